@@ -1,0 +1,141 @@
+# external-mysql-operator — operator-sdk style Makefile for an Ansible operator.
+# Everything a target needs is built or installed by the repo into git-ignored folders
+# (bin/, .venv/, .cache/), so every target works on a fresh machine without Docker or internet
+# beyond PyPI, Debian's packages and the Go module proxy.
+
+VERSION ?= 0.1.0
+IMAGE_TAG_BASE ?= ghcr.io/piwik-pro/external-mysql-operator
+IMG ?= $(IMAGE_TAG_BASE):v$(VERSION)
+BUNDLE_IMG ?= $(IMAGE_TAG_BASE)-bundle:v$(VERSION)
+CATALOG_IMG ?= $(IMAGE_TAG_BASE)-catalog:v$(VERSION)
+CHANNELS ?= alpha
+DEFAULT_CHANNEL ?= alpha
+BUNDLE_METADATA_OPTS ?= --channels=$(CHANNELS) --default-channel=$(DEFAULT_CHANNEL)
+CONTAINER_TOOL ?= docker
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+
+LOCALBIN := $(CURDIR)/bin
+VENV := $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+PYTHON_BOOTSTRAP ?= env PYENV_VERSION=3.12.1 python3.12
+# The ansible package on PyPI carries the collections the role uses; Galaxy is not reachable here.
+ANSIBLE_PACKAGE ?= ansible==11.13.0
+COLLECTIONS_DIR := $(CURDIR)/.cache/collections
+COLLECTIONS := kubernetes/core community/mysql
+
+KUBECTL := $(LOCALBIN)/kubectl
+KUSTOMIZE := $(LOCALBIN)/kustomize
+OPERATOR_SDK := $(LOCALBIN)/operator-sdk
+OPM := $(LOCALBIN)/opm
+ANSIBLE_OPERATOR := $(LOCALBIN)/ansible-operator
+LOCALENV := $(PY) -m external_mysql_operator.localenv
+
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_GATHERING := explicit
+
+.DEFAULT_GOAL := help
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Tools
+
+.PHONY: tools
+tools: go-tools venv collections mariadb ## Build and install every pinned tool (second run: seconds).
+
+.PHONY: go-tools
+go-tools: ## Build the pinned Go tools into bin/ (versions pinned in hack/tools/*/go.mod).
+	hack/build-tool.sh kubernetes k8s.io/kubernetes \
+	  kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver \
+	  kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager \
+	  kubectl=k8s.io/kubernetes/cmd/kubectl
+	hack/build-tool.sh etcd go.etcd.io/etcd/server/v3 etcd=go.etcd.io/etcd/server/v3
+	hack/build-tool.sh ansible-operator github.com/operator-framework/ansible-operator-plugins \
+	  ansible-operator=github.com/operator-framework/ansible-operator-plugins/cmd/ansible-operator
+	hack/build-tool.sh kustomize sigs.k8s.io/kustomize/kustomize/v5 kustomize=sigs.k8s.io/kustomize/kustomize/v5
+	hack/build-tool.sh operator-sdk github.com/operator-framework/operator-sdk \
+	  operator-sdk=github.com/operator-framework/operator-sdk/cmd/operator-sdk
+	hack/build-tool.sh opm github.com/operator-framework/operator-registry \
+	  opm=github.com/operator-framework/operator-registry/cmd/opm
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Create .venv with the Python packages pinned in pyproject.toml.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON_BOOTSTRAP) -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+.PHONY: collections
+collections: $(COLLECTIONS_DIR)/.installed ## Extract kubernetes.core and community.mysql from PyPI's ansible package.
+$(COLLECTIONS_DIR)/.installed: $(VENV)/.installed
+	rm -rf $(COLLECTIONS_DIR) && mkdir -p $(CURDIR)/.cache/wheels $(COLLECTIONS_DIR)/ansible_collections
+	$(PY) -m pip download -q --no-deps -d $(CURDIR)/.cache/wheels '$(ANSIBLE_PACKAGE)'
+	cd $(COLLECTIONS_DIR) && unzip -q -o $(CURDIR)/.cache/wheels/ansible-*.whl \
+	  $(foreach c,$(COLLECTIONS),'ansible_collections/$(c)/*') 
+	touch $@
+
+.PHONY: mariadb
+mariadb: ## Install Debian's mariadb-server when missing (needs root).
+	@command -v mariadbd >/dev/null || command -v /usr/sbin/mariadbd >/dev/null || { \
+	  echo "installing mariadb-server with apt-get (root)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q mariadb-server mariadb-client >/dev/null; }
+
+##@ Local environment (etcd, kube-apiserver, kube-controller-manager, MariaDB on loopback)
+
+.PHONY: localenv-up
+localenv-up: tools ## Start the embedded local environment (idempotent).
+	$(LOCALENV) up
+
+.PHONY: localenv-down
+localenv-down: venv ## Stop exactly what localenv-up started.
+	$(LOCALENV) down
+
+.PHONY: localenv-status
+localenv-status: venv ## Show what of the local environment runs.
+	$(LOCALENV) status
+
+.PHONY: localenv-env
+localenv-env: venv ## Print shell exports for the local environment (eval "$$(make -s localenv-env)").
+	@$(LOCALENV) env
+
+##@ Development
+
+.PHONY: run
+run: tools ## Run the operator in the foreground against KUBECONFIG (or the embedded local environment).
+	$(LOCALENV) run-operator --watches-file=./watches.yaml
+
+.PHONY: demo
+demo: tools ## Start the local environment, install the CRD and run the operator with the sample applied.
+	$(LOCALENV) demo
+
+.PHONY: install
+install: tools ## Install the CRD into the cluster in KUBECONFIG.
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) apply -f -
+
+.PHONY: uninstall
+uninstall: tools ## Remove the CRD from the cluster in KUBECONFIG.
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found -f -
+
+.PHONY: lint
+lint: venv collections ## ruff, yamllint and ansible-lint (production profile).
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/yamllint -s .
+	$(VENV)/bin/ansible-lint --profile production
+
+.PHONY: test-unit
+test-unit: venv collections ## Unit tests (need nothing running).
+	$(PY) -m pytest tests/unit -q
+
+.PHONY: test-e2e
+test-e2e: tools ## End-to-end tests on the real local stack.
+	$(PY) -m pytest tests/e2e -q
+
+.PHONY: test
+test: tools lint ## Everything CI runs: lint, unit, e2e.
+	$(PY) -m pytest tests -q

@@ -1,0 +1,67 @@
+"""Session fixtures: the real local stack, started once per test session and stopped at the end.
+
+The tests use their own state folder (`.cache/e2e-localenv`, fresh each session) so that a developer's
+`make localenv-up` environment is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from e2e_support import GROUP, PLURAL, VERSION, Operator, Stack
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+from external_mysql_operator.localenv import cluster, env
+from external_mysql_operator.localenv.config import REPO_ROOT, Paths
+
+
+@pytest.fixture(scope="session")
+def e2e_paths() -> Paths:
+    state_dir = Path(os.environ.get("E2E_STATE_DIR", REPO_ROOT / ".cache" / "e2e-localenv"))
+    return Paths(root=REPO_ROOT, state=state_dir.resolve())
+
+
+@pytest.fixture(scope="session")
+def stack(e2e_paths: Paths) -> Iterator[Stack]:
+    env.down(e2e_paths, purge=True)
+    state, _ = env.up(e2e_paths)
+    cluster.install_crd(e2e_paths)
+    api = config.new_client_from_config(str(e2e_paths.kubeconfig))
+    try:
+        yield Stack(paths=e2e_paths, state=state, api=api)
+    finally:
+        api.close()
+        env.down(e2e_paths)
+
+
+@pytest.fixture(scope="session")
+def running_operator(stack: Stack) -> Iterator[Operator]:
+    op = Operator(stack.paths)
+    op.start()
+    try:
+        yield op
+    finally:
+        op.stop()
+
+
+@pytest.fixture
+def namespace(stack: Stack, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace per test, deleted afterwards (its CRs are deleted first so finalizers run)."""
+    name = "t-" + request.node.name.replace("_", "-")[:40].strip("-").lower() + "-" + os.urandom(2).hex()
+    stack.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield name
+    for item in stack.custom.list_namespaced_custom_object(GROUP, VERSION, name, PLURAL)["items"]:
+        _delete_quietly(stack, name, item["metadata"]["name"])
+    stack.core.delete_namespace(name)
+
+
+def _delete_quietly(stack: Stack, namespace: str, name: str) -> None:
+    try:
+        stack.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+    except ApiException as err:
+        if err.status != 404:
+            raise
