@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 # Stopped in reverse order of start.
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "mariadb")
-REQUIRED_BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl", "kustomize")
+REQUIRED_BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl")
 
 
 def _new_state() -> State:

@@ -11,12 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from e2e_support import GROUP, PLURAL, VERSION, Operator, Stack
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from external_mysql_operator.localenv import cluster, env
 from external_mysql_operator.localenv.config import REPO_ROOT, Paths
+
+E2E_RECONCILE_PERIOD = "5s"
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +43,13 @@ def stack(e2e_paths: Paths) -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 def running_operator(stack: Stack) -> Iterator[Operator]:
-    op = Operator(stack.paths)
+    """The real ansible-operator on our watches.yaml, with a short reconcile period so drift repairs show fast."""
+    watches = yaml.safe_load((REPO_ROOT / "watches.yaml").read_text())
+    for watch in watches:
+        watch["reconcilePeriod"] = E2E_RECONCILE_PERIOD
+    test_watches = stack.paths.state / "watches-e2e.yaml"
+    test_watches.write_text(yaml.safe_dump(watches))
+    op = Operator(stack.paths, watches=test_watches)
     op.start()
     try:
         yield op

@@ -72,6 +72,8 @@ class Operator:
     def log(self) -> Path:
         return self.paths.logs / f"{self.name}.log"
 
+    watches: Path = REPO_ROOT / "watches.yaml"
+
     def start(self, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
         operator.check_fixed_ports()
         health = process.free_port()
@@ -110,3 +112,100 @@ def _http_ok(url: str) -> bool:
 def secret_values(stack: Stack, namespace: str, name: str) -> dict[str, str]:
     secret = stack.core.read_namespaced_secret(name, namespace)
     return {key: base64.b64decode(value).decode() for key, value in (secret.data or {}).items()}
+
+
+def create_cr(
+    stack: Stack,
+    namespace: str,
+    name: str,
+    spec: dict[str, Any] | None = None,
+    annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "MySQLDatabase",
+        "metadata": {"name": name, "annotations": annotations or {}},
+        "spec": spec or {},
+    }
+    return stack.custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
+
+
+def get_cr(stack: Stack, namespace: str, name: str) -> dict[str, Any]:
+    return stack.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+
+
+def patch_cr(stack: Stack, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+    return stack.custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, patch)
+
+
+def ready_condition(cr: dict[str, Any]) -> dict[str, Any]:
+    for condition in (cr.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return condition
+    return {}
+
+
+def wait_ready(stack: Stack, namespace: str, name: str, timeout: float = 90) -> dict[str, Any]:
+    def ready() -> dict[str, Any] | None:
+        cr = get_cr(stack, namespace, name)
+        condition = ready_condition(cr)
+        generation_seen = (cr.get("status") or {}).get("observedGeneration") == cr["metadata"]["generation"]
+        return cr if condition.get("status") == "True" and generation_seen else None
+
+    return wait_until(ready, timeout, f"MySQLDatabase {namespace}/{name} to become Ready")
+
+
+def wait_reason(stack: Stack, namespace: str, name: str, reason: str, timeout: float = 90) -> dict[str, Any]:
+    """Wait for Ready=False with `reason`; returns the condition."""
+
+    def has_reason() -> dict[str, Any] | None:
+        condition = ready_condition(get_cr(stack, namespace, name))
+        return condition if condition.get("status") == "False" and condition.get("reason") == reason else None
+
+    return wait_until(has_reason, timeout, f"MySQLDatabase {namespace}/{name} to report Ready=False/{reason}")
+
+
+def wait_gone(stack: Stack, namespace: str, name: str, timeout: float = 90) -> None:
+    def gone() -> bool:
+        try:
+            get_cr(stack, namespace, name)
+        except ApiException as err:
+            return err.status == 404
+        return False
+
+    wait_until(gone, timeout, f"MySQLDatabase {namespace}/{name} to be deleted (finalizer done)")
+
+
+def events_for(stack: Stack, namespace: str, name: str) -> list[client.CoreV1Event]:
+    events = stack.core.list_namespaced_event(namespace, field_selector=f"involvedObject.name={name}").items
+    return [e for e in events if e.involved_object.kind == "MySQLDatabase"]
+
+
+def sql_rows(stack: Stack, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    conn = stack.admin_sql()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query, args)
+            return list(cur.fetchall())
+    finally:
+        conn.close()
+
+
+def database_exists(stack: Stack, name: str) -> bool:
+    return bool(sql_rows(stack, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME=%s", (name,)))
+
+
+def user_exists(stack: Stack, name: str, host: str = "%") -> bool:
+    return bool(sql_rows(stack, "SELECT 1 FROM mysql.user WHERE User=%s AND Host=%s", (name, host)))
+
+
+def app_login(stack: Stack, values: dict[str, str]) -> pymysql.connections.Connection:
+    """Log in exactly as an application would, with the Secret's credentials (port from the Secret)."""
+    return pymysql.connect(
+        host=values["host"],
+        port=int(values["port"]),
+        user=values["username"],
+        password=values["password"],
+        database=values["database"],
+        autocommit=True,
+    )
