@@ -34,6 +34,8 @@ LOCALENV := $(PY) -m external_mysql_operator.localenv
 
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_GATHERING := explicit
+# pyenv shims confuse interpreter discovery; modules run on the venv's Python.
+export ANSIBLE_PYTHON_INTERPRETER := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
 

@@ -1,0 +1,611 @@
+"""Unit tests for the mysqldatabase filters (plugins/filter/mysqldatabase.py)."""
+
+from __future__ import annotations
+
+import base64
+import math
+import string
+from pathlib import Path
+from typing import Any
+
+import mysqldatabase as f
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import filter_loader
+from ansible.template import Templar
+from ansible.utils.unsafe_proxy import AnsibleUnsafeText, wrap_var
+
+FILTER_DIR = Path(__file__).resolve().parents[4] / "plugins" / "filter"
+
+
+def make_cr(spec: dict[str, Any] | None = None, **metadata: Any) -> dict[str, Any]:
+    meta = {"name": "app", "namespace": "team-a", "uid": "1b4e28ba-2fa1", "generation": 4, **metadata}
+    return {"apiVersion": "piwik.pro/v1", "kind": "MySQLDatabase", "metadata": meta, "spec": spec or {}}
+
+
+def settings(spec: dict[str, Any] | None = None, **metadata: Any) -> dict[str, Any]:
+    return f.mysqldatabase_settings(make_cr(spec, **metadata))
+
+
+def assert_invalid(result: dict[str, Any], field: str, reason: str = "InvalidSpec") -> None:
+    assert result["valid"] is False
+    assert result["reason"] == reason
+    assert field in result["message"]
+
+
+def decode(data: dict[str, str]) -> dict[str, str]:
+    return {key: base64.b64decode(value).decode("utf-8") for key, value in data.items()}
+
+
+CONN = {"host": "db.example.com", "port": 3306, "database": "app", "username": "app", "password": "s3cret"}
+
+
+# --- mysqldatabase_password ---
+
+
+def test_password_has_the_requested_length() -> None:
+    assert len(f.mysqldatabase_password()) == 32
+    assert len(f.mysqldatabase_password(22)) == 22
+    assert len(f.mysqldatabase_password(256)) == 256
+
+
+def test_password_uses_only_letters_and_digits() -> None:
+    allowed = set(string.ascii_letters + string.digits)
+    assert set("".join(f.mysqldatabase_password(64) for _ in range(200))) <= allowed
+
+
+def test_passwords_never_repeat() -> None:
+    draws = {f.mysqldatabase_password(32) for _ in range(10_000)}
+    assert len(draws) == 10_000
+
+
+def test_password_length_floor_gives_128_bits() -> None:
+    assert f.PASSWORD_MIN_LENGTH * math.log2(62) >= 128
+    assert (f.PASSWORD_MIN_LENGTH - 1) * math.log2(62) < 128
+    with pytest.raises(AnsibleFilterError, match="128 bits"):
+        f.mysqldatabase_password(f.PASSWORD_MIN_LENGTH - 1)
+
+
+@pytest.mark.parametrize("length", [0, -32, 257, 10_000])
+def test_password_refuses_lengths_out_of_range(length: int) -> None:
+    with pytest.raises(AnsibleFilterError, match="22 to 256"):
+        f.mysqldatabase_password(length)
+
+
+@pytest.mark.parametrize("length", ["32", 32.0, True, None])
+def test_password_refuses_a_length_that_is_not_an_integer(length: Any) -> None:
+    with pytest.raises(AnsibleFilterError, match="integer"):
+        f.mysqldatabase_password(length)
+
+
+# --- mysqldatabase_settings: defaults and normalization ---
+
+
+def test_empty_spec_takes_every_default_from_metadata() -> None:
+    assert settings() == {
+        "valid": True,
+        "reason": "",
+        "message": "",
+        "namespace": "team-a",
+        "name": "app",
+        "uid": "1b4e28ba-2fa1",
+        "generation": 4,
+        "database": "app",
+        "username": "app",
+        "user_host": "%",
+        "character_set": "",
+        "collation": "",
+        "privileges": ["ALL PRIVILEGES"],
+        "max_user_connections": 0,
+        "secret_name": "app",
+        "secret_template": {},
+        "server": "default",
+        "deletion_policy": "Retain",
+        "adopt_existing": False,
+        "rotate_token": "",
+        "deleting": False,
+    }
+
+
+def test_full_spec_is_used_as_given() -> None:
+    result = settings(
+        {
+            "databaseName": "shop_db",
+            "username": "shop$user",
+            "userHost": "10.0.%",
+            "characterSet": "utf8mb4",
+            "collation": "utf8mb4_unicode_ci",
+            "privileges": ["SELECT", "INSERT"],
+            "maxUserConnections": 20,
+            "secretName": "shop-db.credentials",
+            "secretTemplate": {"DATABASE_URL": "mysql://{host}/{database}"},
+            "serverRef": {"name": "eu-primary"},
+            "deletionPolicy": "Delete",
+            "adoptExisting": True,
+            "someFutureField": {"ignored": True},
+        }
+    )
+    assert result["valid"], result["message"]
+    assert {key: result[key] for key in ("database", "username", "user_host", "secret_name", "server")} == {
+        "database": "shop_db",
+        "username": "shop$user",
+        "user_host": "10.0.%",
+        "secret_name": "shop-db.credentials",
+        "server": "eu-primary",
+    }
+    assert (result["character_set"], result["collation"]) == ("utf8mb4", "utf8mb4_unicode_ci")
+    assert result["privileges"] == ["SELECT", "INSERT"]
+    assert result["max_user_connections"] == 20
+    assert result["secret_template"] == {"DATABASE_URL": "mysql://{host}/{database}"}
+    assert (result["deletion_policy"], result["adopt_existing"]) == ("Delete", True)
+
+
+def test_null_spec_fields_mean_unset() -> None:
+    result = settings({"databaseName": None, "privileges": None, "serverRef": {"name": None}})
+    assert result["valid"]
+    assert (result["database"], result["privileges"], result["server"]) == ("app", ["ALL PRIVILEGES"], "default")
+
+
+def test_missing_spec_is_an_empty_spec() -> None:
+    cr = make_cr()
+    del cr["spec"]
+    assert f.mysqldatabase_settings(cr)["valid"]
+
+
+def test_spec_that_is_not_a_mapping_is_invalid() -> None:
+    cr = make_cr()
+    cr["spec"] = ["databaseName", "x"]
+    assert_invalid(f.mysqldatabase_settings(cr), "spec must be a mapping")
+
+
+def test_privileges_are_upper_cased_single_spaced_and_deduplicated() -> None:
+    result = settings({"privileges": ["select", " Create   View ", "SELECT", "lock\ttables"]})
+    assert result["privileges"] == ["SELECT", "CREATE VIEW", "LOCK TABLES"]
+
+
+@pytest.mark.parametrize("value", [["ALL"], ["all"], ["ALL PRIVILEGES", "all privileges"], ["All", "ALL"]])
+def test_all_means_all_privileges(value: list[str]) -> None:
+    assert settings({"privileges": value})["privileges"] == ["ALL PRIVILEGES"]
+
+
+def test_all_privileges_mixed_with_others_is_invalid() -> None:
+    result = settings({"privileges": ["ALL", "SELECT"]})
+    assert_invalid(result, "spec.privileges must list ALL PRIVILEGES alone")
+    assert result["privileges"] == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [["SUPER"], ["GRANT OPTION"], ["FILE"], ["SELECT", "PROCESS"], ["SELECT; DROP"], [1], "SELECT", [], {}],
+)
+def test_privileges_outside_the_allowed_set_are_invalid(value: Any) -> None:
+    assert_invalid(settings({"privileges": value}), "spec.privileges")
+
+
+def test_every_allowed_privilege_is_accepted() -> None:
+    allowed = sorted(f.PRIVILEGES - {"ALL PRIVILEGES"})
+    assert settings({"privileges": allowed})["privileges"] == allowed
+
+
+@pytest.mark.parametrize("value", [0, 1, 2147483647])
+def test_max_user_connections_in_range_is_kept(value: int) -> None:
+    assert settings({"maxUserConnections": value})["max_user_connections"] == value
+
+
+@pytest.mark.parametrize("value", [-1, 2147483648, True, False, "10", 1.5, 10.0])
+def test_max_user_connections_must_be_an_int32_not_a_bool(value: Any) -> None:
+    result = settings({"maxUserConnections": value})
+    assert_invalid(result, "spec.maxUserConnections must be an integer from 0 to 2147483647")
+    assert result["max_user_connections"] == 0
+
+
+def test_character_set_and_collation_are_lower_cased() -> None:
+    result = settings({"characterSet": "UTF8MB4", "collation": "UTF8MB4_BIN"})
+    assert (result["character_set"], result["collation"]) == ("utf8mb4", "utf8mb4_bin")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("characterSet", "utf8mb4 COLLATE x"),
+        ("characterSet", "a" * 33),
+        ("characterSet", ""),
+        ("collation", "utf8mb4-bin"),
+        ("collation", "a" * 65),
+        ("collation", 8),
+    ],
+)
+def test_bad_character_set_or_collation_is_invalid(field: str, value: Any) -> None:
+    assert_invalid(settings({field: value}), f"spec.{field}")
+
+
+# --- mysqldatabase_settings: names ---
+
+
+@pytest.mark.parametrize("value", ["a", "app_db", "App$1", "my-app.v2", "_x", "$x", "9lives", "a" * 64])
+def test_valid_database_names(value: str) -> None:
+    assert settings({"databaseName": value})["database"] == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "a" * 65,
+        "app`db",
+        "app'db",
+        'app"db',
+        "app\\db",
+        "app%",
+        "app\x00db",
+        "app db",
+        "app\tdb",
+        "app\n",
+        "-app",
+        ".app",
+        "app/db",
+        "appé",
+        "app;drop",
+    ],
+)
+def test_invalid_database_names(value: str) -> None:
+    result = settings({"databaseName": value})
+    assert_invalid(result, "spec.databaseName")
+    assert result["database"] == ""
+
+
+@pytest.mark.parametrize("value", ["a" * 80, "app.user-1"])
+def test_valid_usernames(value: str) -> None:
+    assert settings({"username": value})["username"] == value
+
+
+@pytest.mark.parametrize("value", ["a" * 81, "us`er", "user@host", "us er", "%", "", 42])
+def test_invalid_usernames(value: Any) -> None:
+    assert_invalid(settings({"username": value}), "spec.username")
+
+
+def test_default_database_name_too_long_says_which_field_to_set() -> None:
+    result = settings(name="x" * 65)
+    assert_invalid(result, "set spec.databaseName", reason="NameTooLong")
+    assert result["database"] == ""
+    assert result["username"] == "x" * 65
+
+
+def test_default_username_too_long_says_which_field_to_set() -> None:
+    result = settings({"databaseName": "app"}, name="u" * 81)
+    assert_invalid(result, "set spec.username", reason="NameTooLong")
+    assert "spec.databaseName" not in result["message"]
+
+
+def test_long_metadata_name_is_fine_when_both_names_are_given() -> None:
+    assert settings({"databaseName": "db", "username": "u"}, name="x" * 200)["valid"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["mysql", "MySQL", "information_schema", "PERFORMANCE_SCHEMA", "sys", "external_mysql_operator"],
+)
+def test_reserved_database_names_are_refused(value: str) -> None:
+    assert_invalid(settings({"databaseName": value}), "reserved", reason="ReservedName")
+
+
+@pytest.mark.parametrize("value", ["root", "ROOT", "mariadb.sys", "mysql.sys", "mysql.session", "mysql.infoschema"])
+def test_reserved_usernames_are_refused(value: str) -> None:
+    result = settings({"username": value})
+    assert_invalid(result, "spec.username", reason="ReservedName")
+    assert result["username"] == ""
+
+
+def test_reserved_default_name_says_which_field_to_set() -> None:
+    result = settings({"username": "app"}, name="mysql")
+    assert_invalid(result, "set spec.databaseName", reason="ReservedName")
+
+
+def test_mixed_problems_are_an_invalid_spec_listing_each_field() -> None:
+    result = settings({"username": "root", "deletionPolicy": "Forever"}, name="d" * 70)
+    assert result["reason"] == "InvalidSpec"
+    for field in ("set spec.databaseName", "spec.username", "spec.deletionPolicy"):
+        assert field in result["message"]
+
+
+# --- mysqldatabase_settings: other fields ---
+
+
+@pytest.mark.parametrize("value", ["%", "localhost", "10.0.0.%", "app-%.svc.cluster.local", "fe80::1", "a" * 255])
+def test_valid_user_hosts(value: str) -> None:
+    assert settings({"userHost": value})["user_host"] == value
+
+
+@pytest.mark.parametrize("value", ["", "a" * 256, "host name", "host'", "10.0.0.0/8", "h`", "h\\", 42])
+def test_invalid_user_hosts(value: Any) -> None:
+    assert_invalid(settings({"userHost": value}), "spec.userHost")
+
+
+@pytest.mark.parametrize("value", ["app", "app-db.creds", "a" * 253, "0"])
+def test_valid_secret_names(value: str) -> None:
+    assert settings({"secretName": value})["secret_name"] == value
+
+
+@pytest.mark.parametrize("value", ["App", "app_db", "-app", "app-", "app..db", "a" * 254, "", "app/db"])
+def test_invalid_secret_names(value: str) -> None:
+    result = settings({"secretName": value})
+    assert_invalid(result, "spec.secretName")
+    assert result["secret_name"] == ""
+
+
+@pytest.mark.parametrize("value", [{"name": "Primary"}, {"name": "a" * 64}, {"name": "eu.primary"}, "default", []])
+def test_invalid_server_refs(value: Any) -> None:
+    result = settings({"serverRef": value})
+    assert_invalid(result, "spec.serverRef")
+    assert result["server"] == ""
+
+
+@pytest.mark.parametrize("value", ["retain", "DELETE", "Orphan", "", True])
+def test_deletion_policy_is_retain_or_delete(value: Any) -> None:
+    result = settings({"deletionPolicy": value})
+    assert_invalid(result, "spec.deletionPolicy")
+    assert result["deletion_policy"] == ""
+
+
+@pytest.mark.parametrize("value", ["true", 1, "yes"])
+def test_adopt_existing_must_be_a_boolean(value: Any) -> None:
+    result = settings({"adoptExisting": value})
+    assert_invalid(result, "spec.adoptExisting")
+    assert result["adopt_existing"] is False
+
+
+def test_secret_template_with_32_keys_is_accepted() -> None:
+    template = {f"KEY_{index}": "{password}" for index in range(32)}
+    assert settings({"secretTemplate": template})["secret_template"] == template
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        {f"K{index}": "v" for index in range(33)},
+        {"password": "x"},
+        {"uri": "x"},
+        {"host": "x"},
+        {"bad key": "x"},
+        {"bad/key": "x"},
+        {".": "x"},
+        {"..data": "x"},
+        {"k" * 254: "x"},
+        {"KEY": 1},
+        {"KEY": None},
+        {"KEY": "v" * 4097},
+        ["KEY"],
+        "KEY=value",
+    ],
+)
+def test_invalid_secret_templates(template: Any) -> None:
+    result = settings({"secretTemplate": template})
+    assert_invalid(result, "spec.secretTemplate")
+    assert result["secret_template"] == {}
+
+
+def test_rotation_token_comes_from_the_annotation() -> None:
+    result = settings(annotations={"piwik.pro/rotate-password": "2025-01-01", "other": "x"})
+    assert result["rotate_token"] == "2025-01-01"
+    assert settings(annotations={"other": "x"})["rotate_token"] == ""
+
+
+def test_deletion_timestamp_means_deleting() -> None:
+    assert settings(deletionTimestamp="2025-01-01T00:00:00Z")["deleting"] is True
+    assert settings(deletionTimestamp=None)["deleting"] is False
+
+
+# --- mysqldatabase_settings: messages and types ---
+
+
+def test_message_never_echoes_more_than_64_characters_of_a_value() -> None:
+    value = "A" * 60 + "B" * 5000 + "`"
+    message = settings({"databaseName": value})["message"]
+    assert "A" * 60 + "BBBB" in message
+    assert "B" * 5 not in message
+    assert "5061 characters" in message
+
+
+def test_message_escapes_control_characters() -> None:
+    message = settings({"userHost": "evil\nReady=True\x1b[2J\u202e\x00"})["message"]
+    assert all(char.isprintable() for char in message), repr(message)
+    assert "\\n" in message
+    assert "\\x1b" in message
+
+
+def test_outputs_stay_unsafe_so_the_role_never_templates_cr_values() -> None:
+    cr = wrap_var(
+        make_cr(
+            {"databaseName": "shop", "secretTemplate": {"URL": "{{ lookup('pipe', 'id') }}"}, "privileges": ["all"]},
+            annotations={"piwik.pro/rotate-password": "{{ lookup('pipe', 'id') }}"},
+        )
+    )
+    result = f.mysqldatabase_settings(cr)
+    assert isinstance(result["secret_template"]["URL"], AnsibleUnsafeText)
+    assert isinstance(result["rotate_token"], AnsibleUnsafeText)
+    assert isinstance(result["database"], AnsibleUnsafeText)
+    assert all(isinstance(item, AnsibleUnsafeText) for item in result["privileges"])
+    assert result["secret_template"]["URL"] == "{{ lookup('pipe', 'id') }}"
+
+
+def test_role_defaults_override_the_built_in_ones() -> None:
+    defaults = {"privileges": ["select"], "deletion_policy": "Delete", "server": "eu", "character_set": ""}
+    result = f.mysqldatabase_settings(make_cr(), defaults)
+    assert (result["privileges"], result["deletion_policy"], result["server"]) == (["SELECT"], "Delete", "eu")
+
+
+def test_defaults_are_not_shared_between_results() -> None:
+    first = settings()
+    first["privileges"].append("DROP")
+    assert settings()["privileges"] == ["ALL PRIVILEGES"]
+
+
+@pytest.mark.parametrize("defaults", [{"privileges": ["SUPER"]}, {"nope": 1}, ["privileges"]])
+def test_invalid_role_defaults_are_a_programming_error(defaults: Any) -> None:
+    with pytest.raises(AnsibleFilterError, match="defaults"):
+        f.mysqldatabase_settings(make_cr(), defaults)
+
+
+@pytest.mark.parametrize(
+    "cr",
+    [None, "app", {"spec": {}}, {"metadata": {"name": "app"}}, {"metadata": {"name": "", "namespace": "x"}}],
+)
+def test_something_other_than_the_cr_is_a_programming_error(cr: Any) -> None:
+    with pytest.raises(AnsibleFilterError, match="_piwik_pro_mysqldatabase"):
+        f.mysqldatabase_settings(cr)
+
+
+# --- mysqldatabase_secret_data ---
+
+
+def test_secret_data_holds_the_connection_and_a_uri() -> None:
+    assert decode(f.mysqldatabase_secret_data(CONN)) == {
+        "host": "db.example.com",
+        "port": "3306",
+        "database": "app",
+        "username": "app",
+        "password": "s3cret",
+        "uri": "mysql://app:s3cret@db.example.com:3306/app",
+    }
+
+
+def test_uri_percent_encodes_user_password_and_database() -> None:
+    conn = {**CONN, "username": "us:er@x", "password": "p@ss/w:rd?#%", "database": "my$db.v1"}
+    uri = decode(f.mysqldatabase_secret_data(conn))["uri"]
+    assert uri == "mysql://us%3Aer%40x:p%40ss%2Fw%3Ard%3F%23%25@db.example.com:3306/my%24db.v1"
+
+
+@pytest.mark.parametrize(
+    ("host", "in_uri"),
+    [("::1", "[::1]"), ("fd00::10", "[fd00::10]"), ("fe80::1%eth0", "[fe80::1%25eth0]"), ("10.0.0.1", "10.0.0.1")],
+)
+def test_ipv6_hosts_are_bracketed_in_the_uri(host: str, in_uri: str) -> None:
+    data = decode(f.mysqldatabase_secret_data({**CONN, "host": host}))
+    assert data["uri"] == f"mysql://app:s3cret@{in_uri}:3306/app"
+    assert data["host"] == host
+
+
+def test_template_placeholders_are_replaced() -> None:
+    template = {"JDBC": "jdbc:mysql://{host}:{port}/{database}?user={username}&password={password}"}
+    data = decode(f.mysqldatabase_secret_data(CONN, template))
+    assert data["JDBC"] == "jdbc:mysql://db.example.com:3306/app?user=app&password=s3cret"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ lookup('pipe', 'id') }}",
+        "{% for x in range(10) %}x{% endfor %}",
+        "{0}",
+        "{}",
+        "{host.__class__}",
+        "{password.__class__.__mro__}",
+        "{host!r}",
+        "{port:>10}",
+        "{HOST}",
+        "{ host }",
+        "%(host)s",
+        "$host $(host) `host`",
+        "{__import__('os')}",
+    ],
+)
+def test_hostile_template_values_stay_literal(text: str) -> None:
+    assert decode(f.mysqldatabase_secret_data(CONN, {"VALUE": text}))["VALUE"] == text
+
+
+def test_placeholders_inside_the_password_are_not_expanded_again() -> None:
+    conn = {**CONN, "password": "{username}{host}\\1\\g<0>"}
+    data = decode(f.mysqldatabase_secret_data(conn, {"DSN": "{password}|{username}"}))
+    assert data["DSN"] == "{username}{host}\\1\\g<0>|app"
+
+
+def test_double_braces_around_a_placeholder_keep_the_outer_braces() -> None:
+    assert decode(f.mysqldatabase_secret_data(CONN, {"V": "{{host}}"}))["V"] == "{db.example.com}"
+
+
+def test_huge_template_values_are_rendered_whole() -> None:
+    text = "{password}" * 409 + "x" * 6
+    value = decode(f.mysqldatabase_secret_data(CONN, {"BIG": text}))["BIG"]
+    assert value == "s3cret" * 409 + "x" * 6
+
+
+def test_unicode_template_values_round_trip() -> None:
+    assert decode(f.mysqldatabase_secret_data(CONN, {"V": "zażółć {database} ✓"}))["V"] == "zażółć app ✓"
+
+
+@pytest.mark.parametrize("template", [{"password": "x"}, {"uri": "{host}"}, {"K": 5}, ["K"]])
+def test_template_that_would_overwrite_connection_keys_is_a_programming_error(template: Any) -> None:
+    with pytest.raises(AnsibleFilterError, match="template"):
+        f.mysqldatabase_secret_data(CONN, template)
+
+
+@pytest.mark.parametrize("conn", [{}, {**CONN, "password": ""}, {**CONN, "port": True}, {**CONN, "host": None}, "x"])
+def test_incomplete_connection_is_a_programming_error(conn: Any) -> None:
+    with pytest.raises(AnsibleFilterError, match="conn"):
+        f.mysqldatabase_secret_data(conn)
+
+
+# --- mysqldatabase_secret_matches ---
+
+
+def test_secret_matches_identical_data() -> None:
+    desired = f.mysqldatabase_secret_data(CONN, {"EXTRA": "{host}"})
+    assert f.mysqldatabase_secret_matches(dict(desired), desired) is True
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda data: data.update(password=base64.b64encode(b"other").decode()),
+        lambda data: data.pop("uri"),
+        lambda data: data.update(stale=base64.b64encode(b"x").decode()),
+    ],
+    ids=["changed-value", "missing-key", "extra-key"],
+)
+def test_secret_does_not_match_changed_missing_or_extra_keys(change: Any) -> None:
+    desired = f.mysqldatabase_secret_data(CONN)
+    existing = dict(desired)
+    change(existing)
+    assert f.mysqldatabase_secret_matches(existing, desired) is False
+
+
+def test_secret_without_data_does_not_match() -> None:
+    assert f.mysqldatabase_secret_matches(None, f.mysqldatabase_secret_data(CONN)) is False
+
+
+def test_secret_matches_refuses_non_mappings() -> None:
+    with pytest.raises(AnsibleFilterError, match="data"):
+        f.mysqldatabase_secret_matches("abc", {})
+
+
+# --- through Ansible's templating ---
+
+
+@pytest.fixture
+def templar() -> Templar:
+    filter_loader.add_directory(str(FILTER_DIR))
+    return Templar(loader=DataLoader())
+
+
+def test_filters_are_registered() -> None:
+    assert set(f.FilterModule().filters()) == {
+        "mysqldatabase_password",
+        "mysqldatabase_settings",
+        "mysqldatabase_secret_data",
+        "mysqldatabase_secret_matches",
+    }
+
+
+def test_password_filter_through_jinja(templar: Templar) -> None:
+    assert len(templar.template("{{ 32 | mysqldatabase_password }}")) == 32
+
+
+def test_unsafe_cr_values_are_never_templated(templar: Templar) -> None:
+    cr = make_cr({"secretTemplate": {"URL": "{{ 7 * 6 }}"}, "databaseName": "{{ 7 * 6 }}"})
+    templar.available_variables = {"_piwik_pro_mysqldatabase": wrap_var(cr)}
+    result = templar.template("{{ _piwik_pro_mysqldatabase | mysqldatabase_settings }}")
+    assert result["secret_template"] == {"URL": "{{ 7 * 6 }}"}
+    assert "'{{ 7 * 6 }}'" in result["message"]
+    templar.available_variables = {"s": result}
+    assert templar.template("{{ s.secret_template.URL }}|{{ s.message }}").startswith("{{ 7 * 6 }}|")

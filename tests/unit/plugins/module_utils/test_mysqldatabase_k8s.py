@@ -1,0 +1,257 @@
+"""Unit tests for the tiny Kubernetes client (plugins/module_utils/mysqldatabase_k8s.py)."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import ssl
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ansible.module_utils.mysqldatabase_k8s import (
+    MERGE_PATCH,
+    K8sApiError,
+    K8sClient,
+    apply_merge_patch,
+    resource_path,
+)
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+CR_PATH = "/apis/piwik.pro/v1/namespaces/team-a/mysqldatabases/app"
+
+
+class FakeApi(ThreadingHTTPServer):
+    """An HTTP server that records each request and answers from ``routes``: (method, path) -> (code, body)."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.routes: dict[tuple[str, str], tuple[int, Any]] = {}
+        self.requests: list[dict[str, Any]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FakeApi
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.server.requests.append(
+            {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+        )
+        code, answer = self.server.routes.get((self.command, self.path), (404, {"kind": "Status", "code": 404}))
+        payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+        self.send_response(code)
+        if isinstance(answer, dict) and "Location" in answer:
+            self.send_header("Location", answer["Location"])
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PATCH = _answer
+
+    def log_message(self, fmt: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def api() -> Iterator[FakeApi]:
+    server = FakeApi()
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def client(api: FakeApi) -> K8sClient:
+    return K8sClient(api.url, timeout=5)
+
+
+def test_core_and_group_paths() -> None:
+    assert resource_path("v1", "events", "team-a") == "/api/v1/namespaces/team-a/events"
+    assert resource_path("piwik.pro/v1", "mysqldatabases", "team-a", "app", "status") == CR_PATH + "/status"
+    assert resource_path("piwik.pro/v1", "mysqldatabases") == "/apis/piwik.pro/v1/mysqldatabases"
+
+
+def test_path_segments_are_quoted() -> None:
+    assert resource_path("v1", "secrets", "ns", "../../x?y") == "/api/v1/namespaces/ns/secrets/..%2F..%2Fx%3Fy"
+
+
+@pytest.mark.parametrize(
+    ("target", "patch", "result"),
+    [
+        ({"a": "b"}, {"a": "c"}, {"a": "c"}),
+        ({"a": "b"}, {"b": "c"}, {"a": "b", "b": "c"}),
+        ({"a": "b"}, {"a": None}, {}),
+        ({"a": {"b": "c", "d": "e"}}, {"a": {"b": None, "f": 1}}, {"a": {"d": "e", "f": 1}}),
+        ({"a": [1, 2]}, {"a": [3]}, {"a": [3]}),
+        ({"a": "b"}, {"a": {"c": None}}, {"a": {}}),
+        (None, {"a": 1}, {"a": 1}),
+        ({}, {"a": {"bb": {"ccc": None}}}, {"a": {"bb": {}}}),
+    ],
+)
+def test_merge_patch_follows_rfc_7386(target: Any, patch: Any, result: Any) -> None:
+    assert apply_merge_patch(target, patch) == result
+
+
+def test_merge_patch_leaves_its_arguments_alone() -> None:
+    target, patch = {"a": {"b": [1]}}, {"a": {"c": [2]}}
+    merged = apply_merge_patch(target, patch)
+    merged["a"]["b"].append(9)
+    merged["a"]["c"].append(9)
+    assert target == {"a": {"b": [1]}}
+    assert patch == {"a": {"c": [2]}}
+
+
+def test_get_returns_the_decoded_object(api: FakeApi, client: K8sClient) -> None:
+    api.routes["GET", CR_PATH] = (200, {"metadata": {"name": "app"}})
+    assert client.get(CR_PATH) == {"metadata": {"name": "app"}}
+    assert api.requests[0]["headers"]["Accept"] == "application/json"
+    assert "Authorization" not in api.requests[0]["headers"]
+
+
+def test_bearer_token_is_sent_when_given(api: FakeApi) -> None:
+    api.routes["GET", CR_PATH] = (200, {})
+    K8sClient(api.url, api_key="t0ken").get(CR_PATH)
+    assert api.requests[0]["headers"]["Authorization"] == "Bearer t0ken"
+
+
+def test_merge_patch_sends_its_content_type(api: FakeApi, client: K8sClient) -> None:
+    api.routes["PATCH", CR_PATH + "/status"] = (200, {"status": {"x": 1}})
+    assert client.merge_patch(CR_PATH + "/status", {"status": {"x": 1}}) == {"status": {"x": 1}}
+    request = api.requests[0]
+    assert request["headers"]["Content-Type"] == MERGE_PATCH
+    assert json.loads(request["body"]) == {"status": {"x": 1}}
+
+
+def test_create_posts_json(api: FakeApi, client: K8sClient) -> None:
+    api.routes["POST", "/api/v1/namespaces/team-a/events"] = (201, {"metadata": {"name": "app.1"}})
+    assert client.create("/api/v1/namespaces/team-a/events", {"kind": "Event"})["metadata"]["name"] == "app.1"
+    assert api.requests[0]["headers"]["Content-Type"] == "application/json"
+
+
+def test_api_status_errors_carry_code_message_and_reason(api: FakeApi, client: K8sClient) -> None:
+    status = {"kind": "Status", "code": 403, "reason": "Forbidden", "message": "mysqldatabases is forbidden"}
+    api.routes["GET", CR_PATH] = (403, status)
+    with pytest.raises(K8sApiError) as caught:
+        client.get(CR_PATH)
+    assert (caught.value.status, caught.value.reason) == (403, "Forbidden")
+    assert caught.value.message == "mysqldatabases is forbidden"
+    assert str(caught.value) == "HTTP 403: mysqldatabases is forbidden"
+
+
+def test_non_json_error_body_becomes_the_message(api: FakeApi, client: K8sClient) -> None:
+    api.routes["GET", CR_PATH] = (502, b"bad gateway\n")
+    with pytest.raises(K8sApiError, match="HTTP 502: bad gateway"):
+        client.get(CR_PATH)
+
+
+def test_non_json_answer_is_an_error(api: FakeApi, client: K8sClient) -> None:
+    api.routes["GET", CR_PATH] = (200, b"<html>")
+    with pytest.raises(K8sApiError, match="not JSON"):
+        client.get(CR_PATH)
+
+
+def test_redirects_are_not_followed(api: FakeApi) -> None:
+    api.routes["GET", CR_PATH] = (302, {"Location": "http://example.invalid/steal"})
+    with pytest.raises(K8sApiError) as caught:
+        K8sClient(api.url, api_key="t0ken").get(CR_PATH)
+    assert caught.value.status == 302
+    assert len(api.requests) == 1
+
+
+def test_unreachable_api_is_status_zero() -> None:
+    with pytest.raises(K8sApiError) as caught:
+        K8sClient("http://127.0.0.1:9", timeout=2).get(CR_PATH)
+    assert caught.value.status == 0
+    assert "cannot reach the Kubernetes API at http://127.0.0.1:9" in caught.value.message
+
+
+def test_proxy_environment_is_ignored(api: FakeApi, client: K8sClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    api.routes["GET", CR_PATH] = (200, {"ok": True})
+    assert K8sClient(api.url).get(CR_PATH) == {"ok": True}
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://host/", "localhost:8888"])
+def test_only_http_urls_are_accepted(url: str) -> None:
+    with pytest.raises(ValueError, match="http"):
+        K8sClient(url)
+
+
+def test_client_imports_no_kubernetes_package() -> None:
+    code = (
+        "import sys, ansible.module_utils as m; m.__path__.append(sys.argv[1]);"
+        "import ansible.module_utils.mysqldatabase_k8s;"
+        "assert not [n for n in sys.modules if n.split('.')[0] in ('kubernetes', 'urllib3', 'requests')], sys.modules"
+    )
+    module_utils = Path(__file__).resolve().parents[4] / "plugins" / "module_utils"
+    subprocess.run([sys.executable, "-c", code, str(module_utils)], check=True)
+
+
+# --- https ---
+
+
+@pytest.fixture
+def tls_api(api: FakeApi, tmp_path: Path) -> tuple[FakeApi, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fake-apiserver")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "ca.crt", tmp_path / "tls.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    api.socket = context.wrap_socket(api.socket, server_side=True)
+    api.routes["GET", CR_PATH] = (200, {"tls": True})
+    return api, cert_file
+
+
+def test_https_with_the_ca_cert(tls_api: tuple[FakeApi, Path]) -> None:
+    api, ca_cert = tls_api
+    url = api.url.replace("http://", "https://")
+    assert K8sClient(url, ca_cert=str(ca_cert), timeout=5).get(CR_PATH) == {"tls": True}
+
+
+def test_https_refuses_an_unknown_ca(tls_api: tuple[FakeApi, Path]) -> None:
+    api, _ = tls_api
+    with pytest.raises(K8sApiError, match="CERTIFICATE_VERIFY_FAILED"):
+        K8sClient(api.url.replace("http://", "https://"), timeout=5).get(CR_PATH)
+
+
+def test_https_without_validation(tls_api: tuple[FakeApi, Path]) -> None:
+    api, _ = tls_api
+    url = api.url.replace("http://", "https://")
+    assert K8sClient(url, validate_certs=False, timeout=5).get(CR_PATH) == {"tls": True}
