@@ -42,6 +42,8 @@ def operator_env(
             "VIRTUAL_ENV": str(paths.venv),
             "ANSIBLE_PYTHON_INTERPRETER": str(venv_bin / "python"),
             "ANSIBLE_CONFIG": str(paths.root / "ansible.cfg"),
+        "ANSIBLE_ROLES_PATH": str(paths.root / "roles"),
+        "ANSIBLE_COLLECTIONS_PATH": str(paths.root / ".cache" / "collections"),
             "ANSIBLE_GATHERING": "explicit",
             "KUBECONFIG": kubeconfig,
             "OPERATOR_NAMESPACE": namespace,
