@@ -23,6 +23,7 @@ fi
 
 major_minor() { local v="${1#v}"; echo "${v%%.*} $(echo "$v" | cut -d. -f2)"; }
 ldflags="-s -w"
+tags=""
 case "$name" in
   kubernetes)
     read -r major minor < <(major_minor "$version")
@@ -33,6 +34,9 @@ case "$name" in
   ansible-operator)
     p=github.com/operator-framework/ansible-operator-plugins/internal/version
     ldflags+=" -X $p.Version=$version -X $p.GitVersion=$version" ;;
+  operator-sdk|opm)
+    # containers/image signs with gpgme through cgo unless told to use the pure-Go OpenPGP code.
+    tags="containers_image_openpgp,exclude_graphdriver_btrfs,exclude_graphdriver_devicemapper" ;;&
   operator-sdk)
     p=github.com/operator-framework/operator-sdk/internal/version
     ldflags+=" -X $p.Version=$version -X $p.GitVersion=$version -X $p.ImageVersion=$version"
@@ -46,7 +50,7 @@ esac
 echo "building $name $version ($*)"
 start=$SECONDS
 for target in "$@"; do
-  (cd "$wrapper" && go build -ldflags "$ldflags" -o "$bin/${target%%=*}" "${target#*=}")
+  (cd "$wrapper" && go build -tags "$tags" -ldflags "$ldflags" -o "$bin/${target%%=*}" "${target#*=}")
 done
 echo "$want" > "$stamp"
 echo "built $name $version in $((SECONDS - start))s"

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
+import time
+import urllib.request
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
+from . import process
 from .config import OPERATOR_NAMESPACE, Paths
 
 # Hard-coded in ansible-operator v1.42.2: every run's kubeconfig points at the proxy on :8888 and a
@@ -42,8 +47,8 @@ def operator_env(
             "VIRTUAL_ENV": str(paths.venv),
             "ANSIBLE_PYTHON_INTERPRETER": str(venv_bin / "python"),
             "ANSIBLE_CONFIG": str(paths.root / "ansible.cfg"),
-        "ANSIBLE_ROLES_PATH": str(paths.root / "roles"),
-        "ANSIBLE_COLLECTIONS_PATH": str(paths.root / ".cache" / "collections"),
+            "ANSIBLE_ROLES_PATH": str(paths.root / "roles"),
+            "ANSIBLE_COLLECTIONS_PATH": str(paths.root / ".cache" / "collections"),
             "ANSIBLE_GATHERING": "explicit",
             "KUBECONFIG": kubeconfig,
             "OPERATOR_NAMESPACE": namespace,
@@ -55,3 +60,59 @@ def operator_env(
 
 def operator_args(paths: Paths, watches_file: str, extra: Sequence[str] = ()) -> list[str]:
     return [str(paths.bin / "ansible-operator"), "run", f"--watches-file={watches_file}", *extra]
+
+
+def ports_free() -> bool:
+    try:
+        check_fixed_ports()
+    except PortsTaken:
+        return False
+    return True
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL we built
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@dataclass
+class OperatorProcess:
+    """The real ansible-operator as a tracked background process (tests, benchmark, fault suite)."""
+
+    paths: Paths
+    watches: Path
+    name: str = "ansible-operator"
+
+    @property
+    def log(self) -> Path:
+        return self.paths.logs / f"{self.name}.log"
+
+    @property
+    def pid(self) -> int | None:
+        return process.pid_of(self.paths, self.name)
+
+    def start(self, extra_env: dict[str, str] | None = None, args: Sequence[str] = ()) -> None:
+        """Start it and wait until its readiness endpoint answers."""
+        check_fixed_ports()
+        health = process.free_port()
+        run_env = operator_env(self.paths, str(self.paths.kubeconfig))
+        run_env.update(extra_env or {})
+        argv = operator_args(
+            self.paths,
+            str(self.watches),
+            [f"--health-probe-bind-address=127.0.0.1:{health}", "--metrics-bind-address=0", *args],
+        )
+        process.start(self.paths, self.name, argv, env=run_env)
+        process.wait_for(self.paths, self.name, lambda: _http_ok(f"http://127.0.0.1:{health}/readyz"), timeout=60)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop its whole process group and wait until ports 8888/5050 are free again."""
+        process.stop(self.paths, self.name)
+        deadline = time.monotonic() + timeout
+        while not ports_free():
+            if time.monotonic() > deadline:
+                raise PortsTaken("ansible-operator stopped but ports 8888/5050 are still taken")
+            time.sleep(0.2)

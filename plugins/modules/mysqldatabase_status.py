@@ -314,8 +314,9 @@ def status_patch(obj: dict, params: dict, timestamp: str) -> dict:
     if generation is None:
         generation = obj.get("metadata", {}).get("generation")
     condition = ready_condition(previous, params, generation, timestamp)
+    top = {} if generation is None else {"observedGeneration": generation}
     # Merge patch replaces lists whole, hence every condition is sent, not only Ready.
-    return {**params["fields"], "conditions": desired_conditions(conditions, condition)}
+    return {**params["fields"], **top, "conditions": desired_conditions(conditions, condition)}
 
 
 def event_body(params: dict, uid: str, event: dict, timestamp: str) -> dict:

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from e2e_support import GROUP, PLURAL, VERSION, Operator, Stack
+from e2e_support import GROUP, PLURAL, VERSION, Stack
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from external_mysql_operator.localenv import cluster, env
 from external_mysql_operator.localenv.config import REPO_ROOT, Paths
+from external_mysql_operator.localenv.operator import OperatorProcess as Operator
 
 E2E_RECONCILE_PERIOD = "5s"
 

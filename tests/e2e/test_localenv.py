@@ -9,7 +9,7 @@ from pathlib import Path
 import pymysql
 import pytest
 from e2e_support import Stack, wait_until
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from external_mysql_operator.localenv import env, process
@@ -83,7 +83,8 @@ def test_service_account_token_is_authorized_by_rbac(stack: Stack) -> None:
     ).status.token
 
     sa_config = client.Configuration()
-    config.load_kube_config(config_file=str(stack.paths.kubeconfig), client_configuration=sa_config)
+    sa_config.host = f"https://127.0.0.1:{stack.state.apiserver_port}"
+    sa_config.ssl_ca_cert = str(stack.paths.pki / "ca.crt")
     sa_config.api_key = {"authorization": f"Bearer {token}"}
     sa_core = client.CoreV1Api(client.ApiClient(sa_config))
 

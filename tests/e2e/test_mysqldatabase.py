@@ -8,7 +8,6 @@ import pymysql
 import pytest
 import yaml
 from e2e_support import (
-    Operator,
     Stack,
     app_login,
     create_cr,
@@ -28,6 +27,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from external_mysql_operator.localenv.config import OPERATOR_NAMESPACE, REPO_ROOT
+from external_mysql_operator.localenv.operator import OperatorProcess as Operator
 
 pytestmark = pytest.mark.usefixtures("running_operator")
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import mysqldatabase_mysql as module
 import pymysql
 import pytest
+import yaml
 from ansible.module_utils import basic
 from ansible.module_utils.mysqldatabase_sql import MySQLDatabaseError, grant_database_pattern
 
@@ -503,8 +504,8 @@ def test_delete_policy_drops_only_own_objects(mariadb, params):
     dropped = module.run(absent(params, "Delete"))
 
     assert skipped["changed"] is False and skipped["dropped"] == []
-    assert [entry["reason"] for entry in skipped["skipped"]] == ["OwnedByOther", "OwnedByOther"]
-    assert f"team-a/{params['owner_name']}" in skipped["skipped"][0]["msg"]
+    assert [entry["reason"] for entry in skipped["untouched"]] == ["OwnedByOther", "OwnedByOther"]
+    assert f"team-a/{params['owner_name']}" in skipped["untouched"][0]["msg"]
     assert dropped["dropped"] == ["database", "user"] and dropped["released"] == ["database", "user"]
     assert params["database"] not in databases(mariadb) and accounts(mariadb, params["username"]) == []
     assert owner_rows(mariadb, "database", params["database"]) == []
@@ -517,7 +518,7 @@ def test_delete_policy_never_drops_unrecorded_objects(mariadb, params):
     result = module.run(absent(params, "Delete"))
 
     assert result["changed"] is False
-    assert [entry["reason"] for entry in result["skipped"]] == ["NotRecorded", "NotRecorded"]
+    assert [entry["reason"] for entry in result["untouched"]] == ["NotRecorded", "NotRecorded"]
     assert params["database"] in databases(mariadb) and accounts(mariadb, params["username"]) == ["%"]
 
 
@@ -547,20 +548,22 @@ def test_absent_second_run_changes_nothing(mariadb, params):
 
     result = module.run(absent(params, "Delete"))
 
-    assert result["changed"] is False and len(result["skipped"]) == 2
+    assert result["changed"] is False and len(result["untouched"]) == 2
 
 
 def test_absent_accepts_a_spec_that_present_refused(params):
     result = module.run(absent(params, "Delete", database="x" * 100, username="root"))
 
-    assert result["changed"] is False and [e["reason"] for e in result["skipped"]] == ["NotRecorded"] * 2
+    assert result["changed"] is False and [e["reason"] for e in result["untouched"]] == ["NotRecorded"] * 2
 
 
 # --- concurrency ---------------------------------------------------------------------------------
 
 
-def test_concurrent_claims_of_one_database_yield_one_owner(mariadb, params):
-    contenders = [other_cr(params, username=f"{params['username']}_{i}") for i in range(4)]
+def test_concurrent_claims_of_one_database_yield_one_owner(mariadb, params, unique):
+    """Several CRs (or replicas) at once, on a server without the metadata table yet."""
+    schema = unique("meta")
+    contenders = [other_cr(params, username=f"{params['username']}_{i}", metadata_schema=schema) for i in range(4)]
     start = threading.Barrier(len(contenders))
 
     def claim(candidate: dict) -> str:
@@ -576,7 +579,11 @@ def test_concurrent_claims_of_one_database_yield_one_owner(mariadb, params):
 
     assert sorted(outcomes) == ["Conflict", "Conflict", "Conflict", "Owner"]
     winner = contenders[outcomes.index("Owner")]
-    assert owner_rows(mariadb, "database", params["database"])[0]["cr_uid"] == winner["owner_uid"]
+    rows = mariadb.query(f"SELECT kind, name, cr_uid FROM `{schema}`.owners")  # noqa: S608 - our own name
+    assert sorted((row["kind"], row["cr_uid"]) for row in rows) == [
+        ("database", winner["owner_uid"]),
+        ("user", winner["owner_uid"]),
+    ]
     assert sum(len(accounts(mariadb, c["username"])) for c in contenders) == 1
 
 
@@ -747,3 +754,15 @@ def test_ansible_doc_renders():
     assert doc.returncode == 0, doc.stderr
     for option in module.ARGUMENT_SPEC:
         assert option in doc.stdout
+
+
+def test_documentation_matches_argument_spec():
+    options = yaml.safe_load(module.DOCUMENTATION)["options"]
+
+    assert set(options) == set(module.ARGUMENT_SPEC)
+    for name, spec in module.ARGUMENT_SPEC.items():
+        documented = options[name]
+        assert documented["type"] == spec["type"], name
+        assert documented.get("default") == spec.get("default"), name
+        assert documented.get("required", False) == spec.get("required", False), name
+        assert documented.get("choices") == spec.get("choices"), name

@@ -133,7 +133,7 @@ def test_first_status_is_one_merge_patch_of_ready_and_fields(kube: FakeKube, run
     assert result["patch"] == patch[0]["body"]
     body = copy.deepcopy(patch[0]["body"])
     (condition,) = body["status"].pop("conditions")
-    assert body == {"status": {"database": "app", "secretName": "app"}}
+    assert body == {"status": {"database": "app", "secretName": "app", "observedGeneration": 2}}
     assert condition.pop("lastTransitionTime").endswith("Z")
     assert condition == {
         "type": "Ready",
@@ -157,7 +157,7 @@ def test_other_conditions_are_kept_in_place(kube: FakeKube, run) -> None:
 
 
 def test_unchanged_status_is_not_written(kube: FakeKube, run) -> None:
-    kube.obj["status"] = {"conditions": [RUNNING, ready()], "database": "app"}
+    kube.obj["status"] = {"conditions": [RUNNING, ready()], "database": "app", "observedGeneration": 2}
     result = run(fields={"database": "app"}, observed_generation=2)
     assert result["changed"] is False
     assert result["patch"] is None
@@ -238,7 +238,7 @@ def test_events_name_the_resource_as_involved_object(kube: FakeKube, run) -> Non
 
 
 def test_events_without_a_status_change_still_report_a_change(kube: FakeKube, run) -> None:
-    kube.obj["status"] = {"conditions": [ready()]}
+    kube.obj["status"] = {"conditions": [ready()], "observedGeneration": 2}
     result = run(observed_generation=2, events=[{"reason": "PasswordRotated", "message": "new password"}])
     assert result["changed"] is True
     assert [request["method"] for request in kube.writes()] == ["POST"]

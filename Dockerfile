@@ -1,0 +1,29 @@
+# The operator image: the ansible-operator base image runs watches.yaml; this adds the collections,
+# the MySQL driver, and the project's role and plugins.
+FROM quay.io/operator-framework/ansible-operator:v1.42.2
+
+# community.mysql needs PyMySQL, which the base image's Pipfile does not carry. It goes into the
+# system site-packages (root only) of the python3.12 that runs ansible; the operator runs as the
+# base image's unprivileged user 1001 (USER_UID).
+USER 0
+RUN pip3 install --no-cache-dir --root-user-action=ignore PyMySQL==1.2.4
+USER 1001
+
+# ansible.cfg's collections_path points at the development checkout (.cache/collections). In the
+# image the collections live in ~/.ansible/collections; the environment variable wins over the file,
+# and ansible-galaxy installs to the same place.
+ENV ANSIBLE_COLLECTIONS_PATH=${HOME}/.ansible/collections
+
+COPY requirements.yml ${HOME}/requirements.yml
+RUN ansible-galaxy collection install -r "${HOME}/requirements.yml" \
+ && chmod -R ug+rwx "${HOME}/.ansible"
+
+COPY watches.yaml ${HOME}/watches.yaml
+COPY ansible.cfg ${HOME}/ansible.cfg
+COPY roles/ ${HOME}/roles/
+COPY plugins/ ${HOME}/plugins/
+# watches.yaml runs the role directly, so there is no playbooks/ to copy; add
+# `COPY playbooks/ ${HOME}/playbooks/` together with the first playbook.
+
+# ansible-runner starts ansible in its own working directory, where ansible.cfg would not be found.
+ENV ANSIBLE_CONFIG=${HOME}/ansible.cfg

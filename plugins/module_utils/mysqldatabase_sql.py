@@ -1,0 +1,718 @@
+# Copyright (c) external-mysql-operator contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Talks to the external MySQL/MariaDB server for the mysqldatabase_mysql module.
+
+One connection per module run (`Session`), values always sent as PyMySQL parameters, identifiers
+only through `quote_identifier`, ownership records kept in the server itself (`OwnerRecords`) and
+the user's privileges compared exactly against mysql.* (`read_grants`, `grant_differences`).
+Every expected failure is a `MySQLDatabaseError` with a CamelCase reason and a message that never
+carries a password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+try:
+    import pymysql
+    import pymysql.cursors
+
+    PYMYSQL_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - the operator image and the venv ship PyMySQL
+    pymysql = None
+    PYMYSQL_IMPORT_ERROR = str(exc)
+
+RESERVED_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
+# PUBLIC is the role MariaDB 10.11+ grants to everyone; an account of that name only confuses.
+RESERVED_USERS = frozenset({"root", "mariadb.sys", "mysql.sys", "mysql.session", "mysql.infoschema", "public"})
+MAX_DATABASE_NAME = 64
+MAX_HOST_NAME = 255
+MAX_OWNER_FIELD = 255
+MAX_LOCK_NAME = 64
+LOCK_WAIT_SECONDS = 10
+# Statements are retried after a deadlock (1213) or lock wait timeout (1205); autocommit makes
+# every statement its own transaction, so repeating one is safe.
+RETRY_DELAYS = (0.2, 0.5, 1.0)
+RETRY_ERRORS = frozenset({1205, 1213})
+UNREACHABLE_ERRORS = frozenset({1040, 1129, 1203, 2002, 2003, 2005, 2006, 2013, 2026, 2055})
+AUTH_ERRORS = frozenset({1045, 1130, 1251, 1698, 1820, 1862, 2059})
+# After login, "access denied" (1045, 1698 too) means the admin lacks a privilege.
+PRIVILEGE_ERRORS = frozenset({1044, 1045, 1142, 1143, 1211, 1227, 1370, 1410, 1698})
+INVALID_NAME_ERRORS = frozenset({1059, 1102, 1103, 1300, 1470})
+# Errors whose server text never quotes the statement, so it may be shown even for a statement
+# that carries a password (1064 and friends echo the statement: never shown).
+SAFE_TEXT_ERRORS = frozenset({1044, 1045, 1142, 1205, 1211, 1213, 1227, 1290, 1396, 1410, 1470, 1698, 1819, 2006, 2013})
+
+# Privilege name -> its column in mysql.db. The GRANT keyword is the key itself, so SQL is only
+# ever built from these constants, never from the caller's string.
+PRIVILEGE_COLUMNS = {
+    "SELECT": "Select_priv",
+    "INSERT": "Insert_priv",
+    "UPDATE": "Update_priv",
+    "DELETE": "Delete_priv",
+    "CREATE": "Create_priv",
+    "DROP": "Drop_priv",
+    "REFERENCES": "References_priv",
+    "INDEX": "Index_priv",
+    "ALTER": "Alter_priv",
+    "CREATE TEMPORARY TABLES": "Create_tmp_table_priv",
+    "LOCK TABLES": "Lock_tables_priv",
+    "EXECUTE": "Execute_priv",
+    "CREATE VIEW": "Create_view_priv",
+    "SHOW VIEW": "Show_view_priv",
+    "CREATE ROUTINE": "Create_routine_priv",
+    "ALTER ROUTINE": "Alter_routine_priv",
+    "EVENT": "Event_priv",
+    "TRIGGER": "Trigger_priv",
+    "DELETE HISTORY": "Delete_history_priv",
+}
+ALL_PRIVILEGES = "ALL PRIVILEGES"
+MARIADB_ONLY_PRIVILEGES = frozenset({"DELETE HISTORY"})
+GRANT_OPTION_COLUMN = "Grant_priv"
+
+
+class MySQLDatabaseError(Exception):
+    """An expected failure: `reason` is CamelCase, `msg` tells the user what to do."""
+
+    def __init__(self, reason: str, msg: str) -> None:
+        super().__init__(msg)
+        self.reason = reason
+        self.msg = msg
+
+
+def invalid_spec(msg: str) -> MySQLDatabaseError:
+    return MySQLDatabaseError("InvalidSpec", msg)
+
+
+# --- names and quoting -------------------------------------------------------------------------
+
+
+def quote_identifier(name: str) -> str:
+    """Backtick-quote an identifier for a statement run with PyMySQL parameters.
+
+    The only place where a caller's string enters SQL text. `%` is doubled because every statement
+    goes through PyMySQL's pyformat substitution.
+    """
+    if "\x00" in name:
+        raise invalid_spec("Names must not contain a NUL character.")
+    return "`" + name.replace("`", "``").replace("%", "%%") + "`"
+
+
+def grant_database_pattern(database: str) -> str:
+    """The database name as written in GRANT ... ON <db>.*, where `_` and `%` are wildcards."""
+    return database.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+
+
+def _check_text(what: str, value: str, hint: str) -> None:
+    if not value:
+        raise invalid_spec(f"The {what} must not be empty; {hint}.")
+    if "\x00" in value:
+        raise invalid_spec(f"The {what} {value!r} contains a NUL character; {hint}.")
+    if value != value.rstrip(" "):
+        raise invalid_spec(f"The {what} {value!r} ends with a space, which MySQL ignores or refuses; {hint}.")
+    if any(ord(char) > 0xFFFF for char in value):
+        raise invalid_spec(
+            f"The {what} {value!r} contains characters outside the Basic Multilingual Plane "
+            f"(for example emoji), which MySQL does not allow in names; {hint}."
+        )
+
+
+def validate_database_name(database: str, metadata_schema: str) -> None:
+    hint = "set spec.databaseName"
+    _check_text("database name", database, hint)
+    if len(database) > MAX_DATABASE_NAME:
+        raise MySQLDatabaseError(
+            "NameTooLong",
+            f"The database name {database!r} has {len(database)} characters, more than MySQL's "
+            f"limit of {MAX_DATABASE_NAME}; {hint} to a shorter name.",
+        )
+    if database.lower().startswith("#mysql50#"):
+        raise invalid_spec(f"The database name {database!r} uses MySQL's reserved #mysql50# prefix; {hint}.")
+    if database.casefold() in RESERVED_DATABASES | {metadata_schema.casefold()}:
+        raise MySQLDatabaseError(
+            "ReservedName",
+            f"The database name {database!r} is reserved for the server or the operator; {hint} to another name.",
+        )
+
+
+def validate_user_name(username: str, limit: int) -> None:
+    hint = "set spec.username"
+    _check_text("user name", username, hint)
+    if len(username) > limit:
+        raise MySQLDatabaseError(
+            "NameTooLong",
+            f"The user name {username!r} has {len(username)} characters, more than this server's "
+            f"limit of {limit}; {hint} to a shorter name.",
+        )
+    if username.casefold() in RESERVED_USERS:
+        raise MySQLDatabaseError(
+            "ReservedName",
+            f"The user name {username!r} is reserved for the server; {hint} to another name.",
+        )
+
+
+def validate_user_host(host: str) -> None:
+    _check_text("user host", host, "use '%' for any host")
+    if len(host) > MAX_HOST_NAME:
+        raise invalid_spec(f"The user host has more than {MAX_HOST_NAME} characters.")
+
+
+def validate_metadata_schema(schema: str) -> None:
+    _check_text("metadata schema", schema, "set it to a plain name such as external_mysql_operator")
+    if len(schema) > MAX_DATABASE_NAME or schema.casefold() in RESERVED_DATABASES:
+        raise invalid_spec(f"The metadata schema {schema!r} is too long or reserved for the server.")
+
+
+def native_password_hash(password: str) -> str:
+    """mysql_native_password's stored form: '*' + upper(hex(sha1(sha1(password))))."""
+    inner = hashlib.sha1(password.encode("utf-8")).digest()  # noqa: S324 - the server's own format
+    return "*" + hashlib.sha1(inner).hexdigest().upper()  # noqa: S324 - the server's own format
+
+
+def lock_name(schema: str, subject: str) -> str:
+    """GET_LOCK name for a database or account; hashed when longer than the servers accept."""
+    name = f"{schema}:{subject}"
+    if len(name) <= MAX_LOCK_NAME:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:40]
+    return f"{schema[: MAX_LOCK_NAME - 41]}:{digest}"
+
+
+def redact(text: str, secrets: list[str] | tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "********")
+    return text
+
+
+# --- privileges --------------------------------------------------------------------------------
+
+
+def normalize_privileges(privileges: list[str], flavor: str | None = None) -> tuple[str, ...]:
+    """Upper-cased, de-duplicated privilege names in GRANT order; ALL wins over the rest."""
+    if not privileges:
+        raise invalid_spec("spec.privileges must name at least one privilege.")
+    names: set[str] = set()
+    for raw in privileges:
+        key = " ".join(str(raw).split()).upper()
+        key = ALL_PRIVILEGES if key == "ALL" else key
+        if key != ALL_PRIVILEGES and key not in PRIVILEGE_COLUMNS:
+            allowed = ", ".join(["ALL", ALL_PRIVILEGES, *PRIVILEGE_COLUMNS])
+            raise invalid_spec(f"Unknown privilege {raw!r} in spec.privileges; allowed: {allowed}.")
+        if key in MARIADB_ONLY_PRIVILEGES and flavor == "mysql":
+            raise invalid_spec(f"The privilege {key} exists only on MariaDB; remove it from spec.privileges.")
+        names.add(key)
+    if ALL_PRIVILEGES in names:
+        return (ALL_PRIVILEGES,)
+    return tuple(name for name in PRIVILEGE_COLUMNS if name in names)
+
+
+def wanted_columns(privileges: tuple[str, ...], db_columns: list[str]) -> frozenset[str]:
+    """The mysql.db *_priv columns that must be 'Y' for exactly these privileges."""
+    if privileges == (ALL_PRIVILEGES,):
+        return frozenset(column for column in db_columns if column != GRANT_OPTION_COLUMN)
+    missing = [name for name in privileges if PRIVILEGE_COLUMNS[name] not in db_columns]
+    if missing:
+        raise invalid_spec(f"This server does not support the privilege(s) {', '.join(missing)}.")
+    return frozenset(PRIVILEGE_COLUMNS[name] for name in privileges)
+
+
+@dataclass
+class GrantState:
+    """What an account holds, read from the mysql.* grant tables."""
+
+    global_privileges: list[str] = field(default_factory=list)
+    db_rows: list[tuple[str, frozenset[str]]] = field(default_factory=list)
+    other_grants: list[str] = field(default_factory=list)
+    roles: list[tuple[str, str]] = field(default_factory=list)
+
+
+def grant_differences(state: GrantState, pattern: str, wanted: frozenset[str]) -> list[str]:
+    """Why the account's privileges are not exactly `wanted` on `pattern`.*; empty when they are."""
+    problems = []
+    if state.global_privileges:
+        problems.append("global privileges " + ", ".join(sorted(state.global_privileges)))
+    if [row for row in state.db_rows if row != (pattern, wanted)] or len(state.db_rows) != 1:
+        problems.append("database-level privileges differ")
+    problems.extend(f"privileges in mysql.{table}" for table in state.other_grants)
+    problems.extend(f"role {role!r}" for role, _host in state.roles)
+    return problems
+
+
+# --- the connection ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    version: str
+    lower_case_table_names: int
+    mysql_tables: frozenset[str]
+
+    @property
+    def flavor(self) -> str:
+        return "mariadb" if "mariadb" in self.version.lower() else "mysql"
+
+    @property
+    def user_name_limit(self) -> int:
+        """Longest account name: 80 on MariaDB, 32 on MySQL >= 5.7.8, 16 before."""
+        if self.flavor == "mariadb":
+            return 80
+        numbers = []
+        for part in self.version.split("-")[0].split(".")[:3]:
+            digits = "".join(char for char in part if char.isdigit())
+            numbers.append(int(digits or 0))
+        return 32 if tuple(numbers) >= (5, 7, 8) else 16
+
+
+def error_code(exc: BaseException) -> int:
+    args = getattr(exc, "args", ())
+    return args[0] if args and isinstance(args[0], int) else 0
+
+
+def error_text(exc: BaseException) -> str:
+    args = getattr(exc, "args", ())
+    return str(args[1]) if len(args) > 1 else str(exc)
+
+
+def translate_error(exc: BaseException, purpose: str, secret: bool = False) -> MySQLDatabaseError:
+    """Map a PyMySQL error raised after login to a reason and an actionable message."""
+    code = error_code(exc)
+    if secret and code not in SAFE_TEXT_ERRORS:
+        text = "(server message withheld: the statement carries a password)"
+    else:
+        text = error_text(exc)
+    if code in UNREACHABLE_ERRORS or (code == 0 and isinstance(exc, pymysql.err.InterfaceError)):
+        return MySQLDatabaseError(
+            "ServerUnreachable", f"Lost the connection to the MySQL server while {purpose}: ({code}) {text}"
+        )
+    if code in PRIVILEGE_ERRORS:
+        return MySQLDatabaseError(
+            "AdminPrivilegesMissing",
+            f"The admin user may not do this while {purpose}: ({code}) {text}. Grant the admin user "
+            "ALL PRIVILEGES ON *.* WITH GRANT OPTION.",
+        )
+    if code in INVALID_NAME_ERRORS:
+        return invalid_spec(f"The server refused a name while {purpose}: ({code}) {text}")
+    return MySQLDatabaseError("ServerError", f"MySQL error {code} while {purpose}: {text}")
+
+
+def _connect_error(exc: BaseException, host: str, port: int, user: str) -> MySQLDatabaseError:
+    code = error_code(exc)
+    text = error_text(exc)
+    if code in AUTH_ERRORS:
+        return MySQLDatabaseError(
+            "AdminAuthFailed",
+            f"The server {host}:{port} refused the login of admin user {user!r}: ({code}) {text}. "
+            "Check the admin user name and password of the server connection.",
+        )
+    if code in UNREACHABLE_ERRORS or isinstance(exc, pymysql.err.OperationalError):
+        return MySQLDatabaseError(
+            "ServerUnreachable",
+            f"Cannot connect to the MySQL server {host}:{port}: ({code}) {text}. Check the host, the "
+            "port, the network path and, with TLS, the CA certificate.",
+        )
+    return translate_error(exc, f"connecting to {host}:{port}")
+
+
+def tls_context(ca_cert: str) -> ssl.SSLContext:
+    """Verify the server's certificate and host name against this PEM CA, nothing else."""
+    try:
+        return ssl.create_default_context(cadata=ca_cert)
+    except (ssl.SSLError, ValueError) as exc:
+        raise MySQLDatabaseError(
+            "ServerUnreachable", f"The CA certificate (ca_cert) cannot be loaded as PEM: {exc}"
+        ) from None
+
+
+class Session:
+    """The one connection of a module run.
+
+    Reads run directly; changes go through `change()`, which records what it does and, in check
+    mode, only records it.
+    """
+
+    def __init__(self, connection: Any, check_mode: bool = False) -> None:
+        self._connection = connection
+        self.check_mode = check_mode
+        self.actions: list[str] = []
+        self._locks: list[str] = []
+
+    @classmethod
+    def connect(cls, params: dict, check_mode: bool = False) -> Session:
+        if pymysql is None:
+            raise MySQLDatabaseError("ServerError", f"PyMySQL is not installed: {PYMYSQL_IMPORT_ERROR}")
+        host, port, user = params["login_host"], params["login_port"], params["login_user"]
+        options = {
+            "host": host,
+            "port": port,
+            "user": user,
+            # Bytes: PyMySQL would encode a str password as latin-1 and fail on other characters.
+            "password": params["login_password"].encode("utf-8"),
+            "connect_timeout": params["connect_timeout"],
+            "read_timeout": params["query_timeout"],
+            "write_timeout": params["query_timeout"],
+            "charset": "utf8mb4",
+            # Known quoting rules whatever the server's default (no ANSI_QUOTES, backslash escapes).
+            "sql_mode": "STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION",
+            "autocommit": True,
+            "cursorclass": pymysql.cursors.DictCursor,
+        }
+        if params.get("ca_cert"):
+            options["ssl"] = tls_context(params["ca_cert"])
+        try:
+            return cls(pymysql.connect(**options), check_mode)
+        except pymysql.MySQLError as exc:
+            raise _connect_error(exc, host, port, user) from None
+        except OSError as exc:
+            raise MySQLDatabaseError(
+                "ServerUnreachable", f"Cannot connect to the MySQL server {host}:{port}: {exc}"
+            ) from None
+
+    def rows(self, sql: str, args: tuple = (), *, purpose: str, secret: bool = False) -> list[dict]:
+        for delay in (*RETRY_DELAYS, None):
+            try:
+                with self._connection.cursor() as cursor:
+                    cursor.execute(sql, args)
+                    return list(cursor.fetchall())
+            except pymysql.MySQLError as exc:
+                if error_code(exc) in RETRY_ERRORS and delay is not None:
+                    time.sleep(delay)
+                    continue
+                raise translate_error(exc, purpose, secret) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def change(self, description: str, sql: str, args: tuple = (), *, secret: bool = False) -> None:
+        """Run one statement that changes the server; in check mode only note it."""
+        self.actions.append(description)
+        if not self.check_mode:
+            self.rows(sql, args, purpose=description, secret=secret)
+
+    def server_info(self) -> ServerInfo:
+        row = self.rows("SELECT VERSION() AS version, @@lower_case_table_names AS lctn", purpose="reading the version")[
+            0
+        ]
+        tables = self.rows(
+            "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'mysql'",
+            purpose="listing the grant tables",
+        )
+        return ServerInfo(
+            version=str(row["version"]),
+            lower_case_table_names=int(row["lctn"] or 0),
+            mysql_tables=frozenset(str(table["name"]).lower() for table in tables),
+        )
+
+    def acquire_locks(self, names: list[str]) -> None:
+        """Take named locks in sorted order, so two runs never wait on each other in a cycle."""
+        for name in sorted(set(names)):
+            row = self.rows("SELECT GET_LOCK(%s, %s) AS got", (name, LOCK_WAIT_SECONDS), purpose=f"locking {name!r}")[0]
+            if row["got"] != 1:
+                raise MySQLDatabaseError(
+                    "ServerError",
+                    f"Another reconcile held the lock {name!r} for more than {LOCK_WAIT_SECONDS} s; "
+                    "it works on the same database or user. The next reconcile retries.",
+                )
+            self._locks.append(name)
+
+    def release_locks(self) -> None:
+        """Best effort: closing the connection releases the locks anyway, and an error here must not
+        hide the one that ended the run."""
+        while self._locks:
+            name = self._locks.pop()
+            with contextlib.suppress(MySQLDatabaseError):
+                self.rows("SELECT RELEASE_LOCK(%s) AS released", (name,), purpose=f"unlocking {name!r}")
+
+    def close(self) -> None:
+        with contextlib.suppress(pymysql.MySQLError, OSError):  # a broken connection has nothing to report
+            self._connection.close()
+
+
+# --- server objects ----------------------------------------------------------------------------
+
+
+def account(user: str, host: str) -> str:
+    """How messages name an account; the SQL always passes both parts as parameters."""
+    return f"'{user}'@'{host}'"
+
+
+def find_schema(session: Session, database: str) -> dict | None:
+    """The SCHEMATA row of exactly this database (the column compares case-insensitively)."""
+    rows = session.rows(
+        "SELECT SCHEMA_NAME AS name, DEFAULT_CHARACTER_SET_NAME AS charset, "
+        "DEFAULT_COLLATION_NAME AS collation FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+        (database,),
+        purpose=f"looking up database {database!r}",
+    )
+    return next((row for row in rows if row["name"] == database), None)
+
+
+def find_account(session: Session, user: str, host: str) -> dict | None:
+    """The mysql.user row of exactly this account, with the password hash when it is comparable."""
+    rows = session.rows(
+        "SELECT Host AS host, plugin, max_user_connections, "
+        "IF(plugin IN ('mysql_native_password', ''), authentication_string, NULL) AS native_hash "
+        "FROM mysql.user WHERE User = %s",
+        (user,),
+        purpose=f"looking up user {account(user, host)}",
+    )
+    return next((row for row in rows if str(row["host"]).lower() == host), None)
+
+
+def resolve_character_set(
+    session: Session, character_set: str | None, collation: str | None
+) -> tuple[str | None, str | None]:
+    """The server's own spelling of the requested character set and collation, or InvalidSpec."""
+    charset_name = collation_name = None
+    if character_set:
+        charset_name = _charset_name(session, character_set)
+        if charset_name is None and character_set.lower() == "utf8":  # an alias the table may not list
+            charset_name = _charset_name(session, "utf8mb3")
+        if charset_name is None:
+            raise invalid_spec(f"Unknown character set {character_set!r} in spec.characterSet.")
+    if collation:
+        rows = session.rows(
+            "SELECT COLLATION_NAME AS name, CHARACTER_SET_NAME AS charset "
+            "FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN (%s, %s)",
+            (collation, "utf8mb3_" + collation[5:] if collation.lower().startswith("utf8_") else collation),
+            purpose="checking the collation",
+        )
+        if not rows:
+            raise invalid_spec(f"Unknown collation {collation!r} in spec.collation.")
+        collation_name = str(rows[0]["name"])
+        if charset_name and str(rows[0]["charset"]).lower() != charset_name.lower():
+            raise invalid_spec(
+                f"The collation {collation!r} belongs to character set {rows[0]['charset']}, not to "
+                f"{charset_name}; fix spec.collation or spec.characterSet."
+            )
+    return charset_name, collation_name
+
+
+def _charset_name(session: Session, value: str) -> str | None:
+    rows = session.rows(
+        "SELECT CHARACTER_SET_NAME AS name FROM information_schema.CHARACTER_SETS WHERE CHARACTER_SET_NAME = %s",
+        (value,),
+        purpose="checking the character set",
+    )
+    return str(rows[0]["name"]) if rows else None
+
+
+def priv_columns(session: Session, table: str) -> list[str]:
+    """The *_priv columns of mysql.<table> on this server version, in table order."""
+    rows = session.rows(
+        "SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS "
+        "WHERE TABLE_SCHEMA = 'mysql' AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
+        (table,),
+        purpose=f"reading the columns of mysql.{table}",
+    )
+    return [str(row["name"]) for row in rows if str(row["name"]).lower().endswith("_priv")]
+
+
+def _rows_for_account(session: Session, table: str, columns: str, user: str, host: str) -> list[dict]:
+    rows = session.rows(
+        f"SELECT {columns} FROM mysql.{quote_identifier(table)} WHERE User = %s",  # noqa: S608 - quoted
+        (user,),
+        purpose=f"reading mysql.{table} for {account(user, host)}",
+    )
+    # Host names are case-insensitive and stored lower case; `host` arrives lower case.
+    return [row for row in rows if str(row["Host"]).lower() == host]
+
+
+def read_grants(session: Session, info: ServerInfo, user: str, host: str, db_columns: list[str]) -> GrantState:
+    """Everything the account holds: global, database, table, column and routine privileges, roles."""
+    user_columns = priv_columns(session, "user")
+    state = GrantState()
+    for row in _rows_for_account(session, "user", _column_list(["Host", *user_columns]), user, host):
+        state.global_privileges = [column for column in user_columns if row[column] == "Y"]
+    for row in _rows_for_account(session, "db", _column_list(["Host", "Db", *db_columns]), user, host):
+        state.db_rows.append((str(row["Db"]), frozenset(c for c in db_columns if row[c] == "Y")))
+    for table in ("tables_priv", "columns_priv", "procs_priv", "global_grants"):
+        user_column, host_column = ("USER", "HOST") if table == "global_grants" else ("User", "Host")
+        if table in info.mysql_tables and _account_rows(session, table, user_column, host_column, user, host):
+            state.other_grants.append(table)
+    state.roles = read_roles(session, info, user, host)
+    return state
+
+
+def _column_list(columns: list[str]) -> str:
+    return ", ".join(quote_identifier(column) for column in columns)
+
+
+def _account_rows(session: Session, table: str, user_column: str, host_column: str, user: str, host: str) -> int:
+    rows = session.rows(
+        f"SELECT {host_column} AS Host FROM mysql.{table} WHERE {user_column} = %s",  # noqa: S608 - constants
+        (user,),
+        purpose=f"reading mysql.{table}",
+    )
+    return sum(1 for row in rows if str(row["Host"]).lower() == host)
+
+
+def read_roles(session: Session, info: ServerInfo, user: str, host: str) -> list[tuple[str, str]]:
+    """Roles granted to the account: (role, role host); the host is '' on MariaDB."""
+    if "roles_mapping" in info.mysql_tables:
+        rows = session.rows(
+            "SELECT Host, Role AS role, '' AS role_host FROM mysql.roles_mapping WHERE User = %s",
+            (user,),
+            purpose="reading the account's roles",
+        )
+    elif "role_edges" in info.mysql_tables:
+        rows = session.rows(
+            "SELECT TO_HOST AS Host, FROM_USER AS role, FROM_HOST AS role_host "
+            "FROM mysql.role_edges WHERE TO_USER = %s",
+            (user,),
+            purpose="reading the account's roles",
+        )
+    else:
+        return []
+    return [(str(row["role"]), str(row["role_host"])) for row in rows if str(row["Host"]).lower() == host]
+
+
+def revoke_role_sql(flavor: str, role: str, role_host: str) -> tuple[str, tuple]:
+    """REVOKE <role> FROM <account>: MariaDB names roles as identifiers, MySQL as accounts."""
+    if flavor == "mariadb":
+        return f"REVOKE {quote_identifier(role)} FROM %s@%s", ()
+    return "REVOKE %s@%s FROM %s@%s", (role, role_host)
+
+
+# --- ownership records -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Owner:
+    namespace: str
+    name: str
+    uid: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class OwnerRecord:
+    kind: str  # 'database' | 'user'
+    name: str
+    host: str  # '' for databases
+    owner: Owner
+
+
+OWNERS_TABLE_DDL = """CREATE TABLE IF NOT EXISTS {table} (
+  kind ENUM('database', 'user') NOT NULL,
+  name VARCHAR(255) NOT NULL,
+  host VARCHAR(255) NOT NULL DEFAULT '',
+  cr_namespace VARCHAR(255) NOT NULL,
+  cr_name VARCHAR(255) NOT NULL,
+  cr_uid VARCHAR(255) NOT NULL,
+  created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  PRIMARY KEY (kind, name, host)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"""
+
+
+class OwnerRecords:
+    """`<metadata_schema>.owners`: which MySQLDatabase created (or adopted) which database and user.
+
+    Lives in the server, so every operator replica sees the same records and they survive restarts.
+    """
+
+    def __init__(self, session: Session, schema: str) -> None:
+        self.session = session
+        self.schema = schema
+        self.table = f"{quote_identifier(schema)}.`owners`"
+        self.present = False
+
+    def load(self) -> None:
+        """Look for the table; a missing one means no records (it is created by `ensure_table`)."""
+        rows = self.session.rows(
+            "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s",
+            (self.schema,),
+            purpose="looking for the ownership table",
+        )
+        self.present = any(row["name"] == "owners" for row in rows)
+
+    def ensure_table(self) -> None:
+        """Create schema and table when missing; checked first so a steady state runs no DDL."""
+        if self.present or self.session.check_mode:
+            return
+        purpose = f"creating the ownership table {self.schema}.owners"
+        self.session.rows(
+            f"CREATE DATABASE IF NOT EXISTS {quote_identifier(self.schema)} CHARACTER SET utf8mb4",
+            purpose=purpose,
+        )
+        self.session.rows(OWNERS_TABLE_DDL.format(table=self.table), purpose=purpose)
+        self.present = True
+
+    def get(self, kind: str, name: str, host: str) -> OwnerRecord | None:
+        if not self.present:
+            return None
+        rows = self.session.rows(
+            f"SELECT cr_namespace, cr_name, cr_uid FROM {self.table} "  # noqa: S608 - quoted identifier
+            "WHERE kind = %s AND name = %s AND host = %s",
+            (kind, name, host),
+            purpose=f"reading the ownership record of {kind} {name!r}",
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return OwnerRecord(kind, name, host, Owner(row["cr_namespace"], row["cr_name"], row["cr_uid"]))
+
+    def insert(self, record: OwnerRecord) -> None:
+        owner = record.owner
+        self.session.change(
+            f"record {owner} as owner of {record.kind} {record.name!r}",
+            f"INSERT INTO {self.table} (kind, name, host, cr_namespace, cr_name, cr_uid) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (record.kind, record.name, record.host, owner.namespace, owner.name, owner.uid),
+        )
+
+    def reassign(self, record: OwnerRecord) -> None:
+        owner = record.owner
+        self.session.change(
+            f"hand {record.kind} {record.name!r} over to {owner} (uid {owner.uid})",
+            f"UPDATE {self.table} SET cr_namespace = %s, cr_name = %s, cr_uid = %s "  # noqa: S608
+            "WHERE kind = %s AND name = %s AND host = %s",
+            (owner.namespace, owner.name, owner.uid, record.kind, record.name, record.host),
+        )
+
+    def delete(self, record: OwnerRecord) -> None:
+        self.session.change(
+            f"release the ownership record of {record.kind} {record.name!r}",
+            f"DELETE FROM {self.table} WHERE kind = %s AND name = %s AND host = %s",  # noqa: S608
+            (record.kind, record.name, record.host),
+        )
+
+
+def ownership_action(
+    label: str, field_hint: str, record: OwnerRecord | None, exists: bool, owner: Owner, adopt: bool
+) -> str:
+    """What to do about one object: 'ours', 'claim', 'adopt' or 'take_over'; else Conflict/AlreadyExists.
+
+    `label` names the object in messages ("database 'app'"), `field_hint` the spec field that picks
+    another name.
+    """
+    if record is not None:
+        if record.owner.uid == owner.uid:
+            return "ours"
+        same_cr = (record.owner.namespace, record.owner.name) == (owner.namespace, owner.name)
+        if same_cr and adopt:
+            return "take_over"
+        if same_cr:
+            raise MySQLDatabaseError(
+                "Conflict",
+                f"The {label} belongs to an earlier MySQLDatabase {record.owner} (uid {record.owner.uid}) "
+                "that was deleted without releasing it; set spec.adoptExisting: true to take it over.",
+            )
+        raise MySQLDatabaseError(
+            "Conflict",
+            f"The {label} is owned by MySQLDatabase {record.owner}; set {field_hint} to another name.",
+        )
+    if not exists:
+        return "claim"
+    if adopt:
+        return "adopt"
+    raise MySQLDatabaseError(
+        "AlreadyExists",
+        f"The {label} already exists on the server and was not created by the operator; set "
+        "spec.adoptExisting: true to let this MySQLDatabase manage it.",
+    )

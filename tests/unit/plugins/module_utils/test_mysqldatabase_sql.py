@@ -1,0 +1,352 @@
+"""mysqldatabase_sql's pure parts and the Session's error handling, without a server.
+
+The SQL itself is proven against a real MariaDB in tests/unit/plugins/modules/.
+"""
+
+from __future__ import annotations
+
+import pymysql
+import pytest
+from ansible.module_utils import mysqldatabase_sql as sql
+from ansible.module_utils.mysqldatabase_sql import (
+    GrantState,
+    MySQLDatabaseError,
+    Owner,
+    OwnerRecord,
+    ServerInfo,
+    Session,
+)
+
+OWNER = Owner("team-a", "app", "uid-1")
+DB_COLUMNS = ["Select_priv", "Insert_priv", "Grant_priv", "Delete_history_priv"]
+
+
+def raises(reason: str, call, *args) -> MySQLDatabaseError:
+    with pytest.raises(MySQLDatabaseError) as info:
+        call(*args)
+    assert info.value.reason == reason, info.value.msg
+    return info.value
+
+
+# --- quoting -------------------------------------------------------------------------------------
+
+
+def test_identifier_doubles_backticks_and_percent_signs():
+    assert sql.quote_identifier("a`b%c") == "`a``b%%c`"
+
+
+def test_identifier_survives_pymysql_parameter_substitution():
+    assert (sql.quote_identifier("x%s`y") + " %s") % ("'v'",) == "`x%s``y` 'v'"
+
+
+def test_identifier_with_nul_is_invalid_spec():
+    raises("InvalidSpec", sql.quote_identifier, "a\x00b")
+
+
+@pytest.mark.parametrize(
+    ("database", "pattern"),
+    [("plain", "plain"), ("a_b", "a\\_b"), ("50%", "50\\%"), ("a\\b", "a\\\\b"), ("\\_%", "\\\\\\_\\%")],
+)
+def test_grant_pattern_escapes_wildcards_and_backslash(database, pattern):
+    assert sql.grant_database_pattern(database) == pattern
+
+
+def test_native_password_hash_matches_the_servers():
+    # SELECT PASSWORD('p') on MariaDB 10.11
+    assert sql.native_password_hash("p") == "*7B9EBEED26AA52ED10C0F549FA863F13C39E0209"
+
+
+def test_short_lock_name_is_readable():
+    assert sql.lock_name("external_mysql_operator", "app") == "external_mysql_operator:app"
+
+
+def test_long_lock_names_fit_the_server_limit_and_stay_distinct():
+    first, second = sql.lock_name("s" * 64, "a" * 64), sql.lock_name("s" * 64, "a" * 63 + "b")
+
+    assert len(first) <= 64 and len(second) <= 64 and first != second
+    assert first == sql.lock_name("s" * 64, "a" * 64)
+
+
+def test_redact_replaces_every_secret():
+    assert sql.redact("a pw b pw", ["pw", ""]) == "a ******** b ********"
+
+
+# --- names ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["", "trailing ", "nul\x00", "emoji\U0001f600"])
+def test_unusable_database_name_is_invalid_spec(name):
+    raises("InvalidSpec", sql.validate_database_name, name, "meta")
+
+
+@pytest.mark.parametrize("name", ["MySQL", "information_schema", "SYS", "performance_schema", "Meta"])
+def test_reserved_database_name(name):
+    assert "spec.databaseName" in raises("ReservedName", sql.validate_database_name, name, "meta").msg
+
+
+def test_database_name_over_64_characters_is_too_long():
+    assert "spec.databaseName" in raises("NameTooLong", sql.validate_database_name, "d" * 65, "meta").msg
+    sql.validate_database_name("d" * 64, "meta")
+
+
+@pytest.mark.parametrize("name", ["root", "Root", "mariadb.sys", "MYSQL.SYS", "mysql.session", "mysql.infoschema"])
+def test_reserved_user_name(name):
+    assert "spec.username" in raises("ReservedName", sql.validate_user_name, name, 80).msg
+
+
+def test_user_name_over_the_limit_is_too_long():
+    assert "spec.username" in raises("NameTooLong", sql.validate_user_name, "u" * 33, 32).msg
+    sql.validate_user_name("u" * 32, 32)
+
+
+@pytest.mark.parametrize(
+    ("version", "limit"),
+    [("10.11.6-MariaDB-0+deb12u1", 80), ("8.0.36", 32), ("5.7.8-log", 32), ("5.7.7-rc", 16), ("5.6.51", 16)],
+)
+def test_user_name_limit_follows_the_server(version, limit):
+    assert ServerInfo(version, 0, frozenset()).user_name_limit == limit
+
+
+# --- privileges ----------------------------------------------------------------------------------
+
+
+def test_privileges_are_normalized_deduplicated_and_ordered():
+    assert sql.normalize_privileges(["insert", " Select ", "lock   tables", "SELECT"]) == (
+        "SELECT",
+        "INSERT",
+        "LOCK TABLES",
+    )
+
+
+def test_all_wins_over_other_privileges():
+    assert sql.normalize_privileges(["SELECT", "all"]) == ("ALL PRIVILEGES",)
+
+
+@pytest.mark.parametrize("privilege", ["SUPER", "FILE", "SELECT ON *.* TO x", "GRANT OPTION", "PROXY"])
+def test_unknown_privilege_is_invalid_spec(privilege):
+    raises("InvalidSpec", sql.normalize_privileges, [privilege])
+
+
+def test_delete_history_is_mariadb_only():
+    raises("InvalidSpec", sql.normalize_privileges, ["DELETE HISTORY"], "mysql")
+    assert sql.normalize_privileges(["delete history"], "mariadb") == ("DELETE HISTORY",)
+
+
+def test_no_privileges_is_invalid_spec():
+    raises("InvalidSpec", sql.normalize_privileges, [])
+
+
+def test_all_privileges_means_every_db_column_but_grant_option():
+    assert sql.wanted_columns(("ALL PRIVILEGES",), DB_COLUMNS) == {"Select_priv", "Insert_priv", "Delete_history_priv"}
+
+
+def test_privilege_the_server_lacks_is_invalid_spec():
+    raises("InvalidSpec", sql.wanted_columns, ("TRIGGER",), DB_COLUMNS)
+
+
+def test_exact_grants_have_no_differences():
+    state = GrantState(db_rows=[("a\\_b", frozenset({"Select_priv"}))])
+
+    assert sql.grant_differences(state, "a\\_b", frozenset({"Select_priv"})) == []
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        GrantState(),
+        GrantState(db_rows=[("a_b", frozenset({"Select_priv"}))]),
+        GrantState(db_rows=[("a\\_b", frozenset({"Select_priv", "Grant_priv"}))]),
+        GrantState(db_rows=[("a\\_b", frozenset({"Select_priv"})), ("other", frozenset({"Select_priv"}))]),
+        GrantState(global_privileges=["Process_priv"], db_rows=[("a\\_b", frozenset({"Select_priv"}))]),
+        GrantState(db_rows=[("a\\_b", frozenset({"Select_priv"}))], other_grants=["tables_priv"]),
+        GrantState(db_rows=[("a\\_b", frozenset({"Select_priv"}))], roles=[("dba", "")]),
+    ],
+    ids=["nothing", "wildcard-row", "grant-option", "extra-database", "global", "table", "role"],
+)
+def test_any_other_grant_is_a_difference(state):
+    assert sql.grant_differences(state, "a\\_b", frozenset({"Select_priv"}))
+
+
+def test_roles_are_revoked_as_identifiers_on_mariadb_and_accounts_on_mysql():
+    assert sql.revoke_role_sql("mariadb", "r`x", "") == ("REVOKE `r``x` FROM %s@%s", ())
+    assert sql.revoke_role_sql("mysql", "r`x", "%") == ("REVOKE %s@%s FROM %s@%s", ("r`x", "%"))
+
+
+# --- ownership -----------------------------------------------------------------------------------
+
+
+def record(owner: Owner) -> OwnerRecord:
+    return OwnerRecord("database", "app", "", owner)
+
+
+@pytest.mark.parametrize(
+    ("existing", "exists", "adopt", "action"),
+    [
+        (OWNER, True, False, "ours"),
+        (OWNER, False, False, "ours"),
+        (None, False, False, "claim"),
+        (None, True, True, "adopt"),
+        (Owner("team-a", "app", "uid-0"), True, True, "take_over"),
+    ],
+)
+def test_ownership_action(existing, exists, adopt, action):
+    found = record(existing) if existing else None
+
+    assert sql.ownership_action("database 'app'", "spec.databaseName", found, exists, OWNER, adopt) == action
+
+
+def test_other_crs_record_is_a_conflict_naming_it_even_with_adopt():
+    error = raises(
+        "Conflict",
+        sql.ownership_action,
+        "database 'app'",
+        "spec.databaseName",
+        record(Owner("team-b", "shop", "uid-2")),
+        True,
+        OWNER,
+        True,
+    )
+
+    assert "team-b/shop" in error.msg and "spec.databaseName" in error.msg
+
+
+def test_record_of_a_deleted_cr_with_same_name_asks_for_adopt():
+    error = raises(
+        "Conflict",
+        sql.ownership_action,
+        "database 'app'",
+        "spec.databaseName",
+        record(Owner("team-a", "app", "uid-0")),
+        True,
+        OWNER,
+        False,
+    )
+
+    assert "team-a/app" in error.msg and "spec.adoptExisting: true" in error.msg
+
+
+def test_unrecorded_existing_object_asks_for_adopt():
+    error = raises("AlreadyExists", sql.ownership_action, "database 'app'", "x", None, True, OWNER, False)
+
+    assert "spec.adoptExisting: true" in error.msg
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        (2013, "ServerUnreachable"),
+        (2006, "ServerUnreachable"),
+        (1227, "AdminPrivilegesMissing"),
+        (1044, "AdminPrivilegesMissing"),
+        (1142, "AdminPrivilegesMissing"),
+        (1102, "InvalidSpec"),
+        (1146, "ServerError"),
+    ],
+)
+def test_errors_after_login_map_to_reasons(code, reason):
+    error = sql.translate_error(pymysql.err.OperationalError(code, "text"), "doing x")
+
+    assert error.reason == reason and str(code) in error.msg
+
+
+def test_statement_with_password_never_echoes_the_server_text():
+    echoed = pymysql.err.ProgrammingError(1064, "You have an error near 'hunter2' at line 1")
+
+    error = sql.translate_error(echoed, "creating user 'u'@'%'", secret=True)
+
+    assert error.reason == "ServerError" and "1064" in error.msg and "hunter2" not in error.msg
+
+
+def test_statement_with_password_keeps_safe_server_text():
+    denied = pymysql.err.OperationalError(1227, "Access denied; you need the CREATE USER privilege")
+
+    assert "CREATE USER privilege" in sql.translate_error(denied, "creating user", secret=True).msg
+
+
+@pytest.mark.parametrize(("code", "reason"), [(1045, "AdminAuthFailed"), (2003, "ServerUnreachable")])
+def test_login_errors_map_to_reasons(code, reason):
+    error = sql._connect_error(pymysql.err.OperationalError(code, "text"), "db.example", 3306, "admin")
+
+    assert error.reason == reason and "db.example:3306" in error.msg
+
+
+def test_unparsable_ca_cert_is_server_unreachable():
+    assert "ca_cert" in raises("ServerUnreachable", sql.tls_context, "not a certificate").msg
+
+
+# --- Session -------------------------------------------------------------------------------------
+
+
+class FakeCursor:
+    def __init__(self, connection: FakeConnection) -> None:
+        self.connection = connection
+
+    def __enter__(self) -> FakeCursor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def execute(self, statement: str, args: tuple) -> None:
+        self.connection.executed.append((statement, args))
+        if self.connection.failures:
+            raise self.connection.failures.pop(0)
+
+    def fetchall(self) -> list[dict]:
+        return self.connection.rows
+
+
+class FakeConnection:
+    def __init__(self, failures: list[Exception] | None = None, rows: list[dict] | None = None) -> None:
+        self.failures = failures or []
+        self.rows = rows or []
+        self.executed: list[tuple[str, tuple]] = []
+
+    def cursor(self) -> FakeCursor:
+        return FakeCursor(self)
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    monkeypatch.setattr(sql.time, "sleep", lambda _seconds: None)
+
+
+def test_deadlock_is_retried(no_sleep):
+    connection = FakeConnection([pymysql.err.OperationalError(1213, "Deadlock found")], [{"x": 1}])
+
+    assert Session(connection).rows("SELECT 1", purpose="reading") == [{"x": 1}]
+    assert len(connection.executed) == 2
+
+
+def test_lock_wait_timeouts_give_up_after_a_few_retries(no_sleep):
+    failures = [pymysql.err.OperationalError(1205, "Lock wait timeout exceeded") for _ in range(10)]
+    connection = FakeConnection(failures)
+
+    raises("ServerError", Session(connection).change, "update t", "UPDATE t SET x = 1")
+    assert len(connection.executed) == len(sql.RETRY_DELAYS) + 1
+
+
+def test_check_mode_records_changes_without_running_them():
+    connection = FakeConnection()
+    session = Session(connection, check_mode=True)
+
+    session.change("create database 'x'", "CREATE DATABASE `x`")
+
+    assert session.actions == ["create database 'x'"] and connection.executed == []
+
+
+def test_lock_timeout_is_reported():
+    session = Session(FakeConnection(rows=[{"got": 0}]))
+
+    assert "lock" in raises("ServerError", session.acquire_locks, ["meta:app"]).msg
+
+
+def test_locks_are_taken_in_sorted_order():
+    connection = FakeConnection(rows=[{"got": 1}])
+
+    Session(connection).acquire_locks(["meta:b", "meta:a", "meta:b"])
+
+    assert [args[0] for _statement, args in connection.executed] == ["meta:a", "meta:b"]
