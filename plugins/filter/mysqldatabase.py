@@ -429,6 +429,60 @@ def mysqldatabase_secret_matches(existing_secret_data: Mapping | None, desired_d
     return dict(existing) == dict(desired_data)
 
 
+def mysqldatabase_events(
+    result: Mapping, spec: Mapping, rotation_requested: bool = False, secret_existed: bool = True
+) -> list[dict[str, str]]:
+    """Return the Kubernetes events a successful reconcile reports, from the SQL module's result.
+
+    Normal events for what the user asked for (created, adopted, rotated); Warning events for drift the
+    operator repaired, so that out-of-band changes are visible on the MySQLDatabase.
+    """
+    database, user = spec["database"], spec["username"]
+    recreated_db = bool(result.get("database_recreated"))
+    candidates = [
+        (
+            result.get("database_created") and not recreated_db,
+            "Normal",
+            "Created",
+            f"Created database {database} and user {user}",
+        ),
+        (result.get("adopted"), "Normal", "Adopted", f"Adopted existing {' and '.join(result.get('adopted') or [])}"),
+        (
+            rotation_requested,
+            "Normal",
+            "PasswordRotated",
+            f"Set a new password for user {user} and in Secret {spec['secret_name']}",
+        ),
+        (
+            recreated_db,
+            "Warning",
+            "DatabaseRecreated",
+            f"Database {database} was missing on the server and was recreated empty",
+        ),
+        (
+            result.get("user_recreated"),
+            "Warning",
+            "UserRecreated",
+            f"User {user} was missing on the server and was recreated",
+        ),
+        (
+            result.get("grants_repaired"),
+            "Warning",
+            "GrantsRepaired",
+            f"Grants of user {user} differed and were restored to {', '.join(spec['privileges'])} on {database}",
+        ),
+        (
+            not secret_existed and not result.get("user_created"),
+            "Warning",
+            "SecretRecreated",
+            f"Secret {spec['secret_name']} was missing; wrote it with a new password",
+        ),
+    ]
+    return wrap_var(
+        [{"type": kind, "reason": reason, "message": message} for wanted, kind, reason, message in candidates if wanted]
+    )
+
+
 class FilterModule:
     """Filters of the mysqldatabase role."""
 
@@ -438,4 +492,5 @@ class FilterModule:
             "mysqldatabase_settings": mysqldatabase_settings,
             "mysqldatabase_secret_data": mysqldatabase_secret_data,
             "mysqldatabase_secret_matches": mysqldatabase_secret_matches,
+            "mysqldatabase_events": mysqldatabase_events,
         }

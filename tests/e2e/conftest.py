@@ -7,6 +7,7 @@ The tests use their own state folder (`.cache/e2e-localenv`, fresh each session)
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,7 +62,8 @@ def running_operator(stack: Stack) -> Iterator[Operator]:
 @pytest.fixture
 def namespace(stack: Stack, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh namespace per test, deleted afterwards (its CRs are deleted first so finalizers run)."""
-    name = "t-" + request.node.name.replace("_", "-")[:40].strip("-").lower() + "-" + os.urandom(2).hex()
+    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-")
+    name = f"t-{slug}-{os.urandom(2).hex()}"
     stack.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     yield name
     for item in stack.custom.list_namespaced_custom_object(GROUP, VERSION, name, PLURAL)["items"]:

@@ -137,7 +137,7 @@ def sql_rows(stack: Stack, query: str, args: tuple[Any, ...] = ()) -> list[tuple
     conn = stack.admin_sql()
     try:
         with conn.cursor() as cur:
-            cur.execute(query, args)
+            cur.execute(query, args or None)
             return list(cur.fetchall())
     finally:
         conn.close()

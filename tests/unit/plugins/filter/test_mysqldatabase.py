@@ -594,6 +594,7 @@ def test_filters_are_registered() -> None:
         "mysqldatabase_settings",
         "mysqldatabase_secret_data",
         "mysqldatabase_secret_matches",
+        "mysqldatabase_events",
     }
 
 
@@ -609,3 +610,30 @@ def test_unsafe_cr_values_are_never_templated(templar: Templar) -> None:
     assert "'{{ 7 * 6 }}'" in result["message"]
     templar.available_variables = {"s": result}
     assert templar.template("{{ s.secret_template.URL }}|{{ s.message }}").startswith("{{ 7 * 6 }}|")
+
+
+EVENT_SPEC = {"database": "shop", "username": "shop", "secret_name": "shop", "privileges": ["SELECT"]}
+
+
+def test_events_for_a_first_create_is_one_created_event() -> None:
+    events = f.mysqldatabase_events(
+        {"database_created": True, "user_created": True, "adopted": []}, EVENT_SPEC, False, False
+    )
+    assert [(e["type"], e["reason"]) for e in events] == [("Normal", "Created")]
+
+
+def test_events_for_repaired_drift_are_warnings() -> None:
+    result = {"database_created": True, "database_recreated": True, "user_recreated": True, "grants_repaired": True}
+    events = f.mysqldatabase_events(result, EVENT_SPEC, False, False)
+    assert [e["reason"] for e in events] == ["DatabaseRecreated", "UserRecreated", "GrantsRepaired", "SecretRecreated"]
+    assert {e["type"] for e in events} == {"Warning"}
+
+
+def test_events_for_a_no_op_reconcile_are_none() -> None:
+    assert f.mysqldatabase_events({"adopted": []}, EVENT_SPEC, False, True) == []
+
+
+def test_events_report_rotation_and_adoption() -> None:
+    events = f.mysqldatabase_events({"adopted": ["database"]}, EVENT_SPEC, True, True)
+    assert [e["reason"] for e in events] == ["Adopted", "PasswordRotated"]
+    assert "database" in events[0]["message"]
