@@ -1,0 +1,38 @@
+"""The environment ansible-operator runs with, and the check of its hard-coded ports."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from external_mysql_operator.localenv import operator
+from external_mysql_operator.localenv.config import Paths, State
+
+
+def test_operator_env_points_at_venv_collections_and_plugins(tmp_path: Path) -> None:
+    paths = Paths(root=tmp_path, state=tmp_path / "state")
+    env = operator.operator_env(paths, "/k/config", base={"PATH": "/usr/bin"})
+    assert env["PATH"].split(":")[:2] == [str(tmp_path / ".venv" / "bin"), str(tmp_path / "bin")]
+    assert env["VIRTUAL_ENV"] == str(tmp_path / ".venv")
+    assert env["ANSIBLE_CONFIG"] == str(tmp_path / "ansible.cfg")
+    assert env["ANSIBLE_GATHERING"] == "explicit"
+    assert env["KUBECONFIG"] == "/k/config"
+    assert env["POD_NAMESPACE"] == env["OPERATOR_NAMESPACE"] == "external-mysql-operator-system"
+
+
+def test_taken_fixed_port_is_reported_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        monkeypatch.setattr(operator, "FIXED_PORTS", (holder.getsockname()[1],))
+        with pytest.raises(operator.PortsTaken, match="only one operator runs per machine"):
+            operator.check_fixed_ports()
+
+
+def test_state_round_trips_and_is_private(tmp_path: Path) -> None:
+    paths = Paths(root=tmp_path, state=tmp_path / "state")
+    State(apiserver_port=1234, mysql_admin_password="pw").save(paths)
+    assert State.load(paths).apiserver_port == 1234
+    assert paths.state_file.stat().st_mode & 0o077 == 0
