@@ -30,8 +30,9 @@ def server_connection(data: Mapping[str, Any]) -> dict[str, Any]:
 
     Returns `valid` and a `message` naming what is missing or malformed; never a value.
     """
-    values = {key: _decode(data or {}, key) for key in (*REQUIRED_SERVER_KEYS, "port", "publishHost",
-                                                         "publishPort", "ca.crt")}
+    values = {
+        key: _decode(data or {}, key) for key in (*REQUIRED_SERVER_KEYS, "port", "publishHost", "publishPort", "ca.crt")
+    }
     problems = [f"key {key} is missing or not UTF-8" for key in REQUIRED_SERVER_KEYS if not values[key]]
     ports = {}
     for key in ("port", "publishPort"):
@@ -65,13 +66,15 @@ def app_secret(secret: Mapping[str, Any], owner_uid: str, rotation_annotation: s
     owners = metadata.get("ownerReferences") or []
     owned = any(ref.get("uid") == owner_uid and ref.get("kind") == "MySQLDatabase" for ref in owners)
     data = dict(secret.get("data") or {})
-    return wrap_var({
-        "exists": True,
-        "owned": owned,
-        "password": (_decode(data, "password") or "") if owned else "",
-        "rotation": str((metadata.get("annotations") or {}).get(rotation_annotation, "")),
-        "data": data,
-    })
+    return wrap_var(
+        {
+            "exists": True,
+            "owned": owned,
+            "password": (_decode(data, "password") or "") if owned else "",
+            "rotation": str((metadata.get("annotations") or {}).get(rotation_annotation, "")),
+            "data": data,
+        }
+    )
 
 
 class FilterModule:
