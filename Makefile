@@ -123,6 +123,79 @@ install: tools ## Install the CRD into the cluster in KUBECONFIG.
 uninstall: tools ## Remove the CRD from the cluster in KUBECONFIG.
 	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found -f -
 
+##@ Build (needs Docker, or CONTAINER_TOOL=podman; not run by the tests)
+
+.PHONY: docker-build
+docker-build: ## Build the operator image IMG from the Dockerfile.
+	$(CONTAINER_TOOL) build -t $(IMG) .
+
+.PHONY: docker-push
+docker-push: ## Push the operator image IMG.
+	$(CONTAINER_TOOL) push $(IMG)
+
+##@ Deployment
+
+.PHONY: deploy
+deploy: go-tools ## Deploy CRD, RBAC and the manager with image IMG to the cluster in KUBECONFIG.
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default | $(KUBECTL) apply -f -
+
+.PHONY: undeploy
+undeploy: go-tools ## Remove everything deploy applied (the CRD too, so every MySQLDatabase goes).
+	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found -f -
+
+##@ OLM bundle and catalog
+
+PACKAGE_NAME := external-mysql-operator
+# File-based catalogs are rendered here (git-ignored); catalog-build's image is built from it.
+CATALOG_DIR ?= $(CURDIR)/.cache/catalog
+OPM_VERSION = $(shell sed -n 's|^require github.com/operator-framework/operator-registry ||p' hack/tools/opm/go.mod)
+
+# $(call render-catalog,DIR,BUNDLES): a file-based catalog in DIR of the package with BUNDLES (bundle images,
+# or bundle directories, which opm renders without a registry), all in the default channel.
+define render-catalog
+	rm -rf $(1) && mkdir -p $(1)/$(PACKAGE_NAME)
+	$(OPM) init $(PACKAGE_NAME) --default-channel=$(DEFAULT_CHANNEL) --output=yaml > $(1)/$(PACKAGE_NAME)/package.yaml
+	$(OPM) render $(2) --output=yaml > $(1)/$(PACKAGE_NAME)/bundles.yaml
+	{ printf -- '---\nschema: olm.channel\npackage: $(PACKAGE_NAME)\nname: $(DEFAULT_CHANNEL)\nentries:\n'; \
+	  sed -n 's/^name: /  - name: /p' $(1)/$(PACKAGE_NAME)/bundles.yaml; } > $(1)/$(PACKAGE_NAME)/channel.yaml
+endef
+
+.PHONY: bundle
+bundle: go-tools ## Generate bundle/ and bundle.Dockerfile from config/ (never edit them by hand), then validate.
+	$(OPERATOR_SDK) generate kustomize manifests -q
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/manifests | $(OPERATOR_SDK) generate bundle -q --overwrite --version $(VERSION) $(BUNDLE_METADATA_OPTS)
+	$(OPERATOR_SDK) bundle validate ./bundle
+
+.PHONY: bundle-validate
+bundle-validate: go-tools ## Validate bundle/ (operatorframework suite) and the file-based catalog opm renders from it.
+	$(OPERATOR_SDK) bundle validate ./bundle --select-optional suite=operatorframework
+	$(call render-catalog,$(CATALOG_DIR)/validate,./bundle)
+	$(OPM) validate $(CATALOG_DIR)/validate
+	@echo "opm validate: the file-based catalog in $(CATALOG_DIR)/validate is valid"
+
+.PHONY: bundle-build
+bundle-build: ## Build the bundle image BUNDLE_IMG from bundle.Dockerfile.
+	$(CONTAINER_TOOL) build -f bundle.Dockerfile -t $(BUNDLE_IMG) .
+
+.PHONY: bundle-push
+bundle-push: ## Push the bundle image BUNDLE_IMG.
+	$(MAKE) docker-push IMG=$(BUNDLE_IMG)
+
+.PHONY: catalog-build
+catalog-build: go-tools ## Build the file-based catalog image CATALOG_IMG of BUNDLE_IMG (push that first).
+	$(call render-catalog,$(CATALOG_DIR)/catalog,$(BUNDLE_IMG))
+	$(OPM) validate $(CATALOG_DIR)/catalog
+	rm -f $(CATALOG_DIR)/catalog.Dockerfile
+	$(OPM) generate dockerfile $(CATALOG_DIR)/catalog \
+	  --base-image=quay.io/operator-framework/opm:$(OPM_VERSION) --builder-image=quay.io/operator-framework/opm:$(OPM_VERSION)
+	$(CONTAINER_TOOL) build -f $(CATALOG_DIR)/catalog.Dockerfile -t $(CATALOG_IMG) $(CATALOG_DIR)
+
+.PHONY: catalog-push
+catalog-push: ## Push the catalog image CATALOG_IMG.
+	$(MAKE) docker-push IMG=$(CATALOG_IMG)
+
 .PHONY: lint
 lint: venv collections ## ruff, yamllint and ansible-lint (production profile).
 	$(VENV)/bin/ruff check .
@@ -137,6 +210,31 @@ test-unit: venv collections ## Unit tests (need nothing running).
 .PHONY: test-e2e
 test-e2e: tools ## End-to-end tests on the real local stack.
 	$(PY) -m pytest tests/e2e -q
+
+# molecule runs ansible-playbook and ansible-config from PATH; the playbooks use bin/ by full path.
+MOLECULE := env PATH="$(VENV)/bin:$$PATH" $(VENV)/bin/molecule
+MOLECULE_LOCALENV := $(CURDIR)/.cache/molecule-default/localenv
+
+.PHONY: molecule-local
+molecule-local: tools ## molecule scenario local: brings its own embedded local environment up and down.
+	$(MOLECULE) test -s local
+
+.PHONY: molecule-default
+molecule-default: tools ## molecule scenario default against KUBECONFIG (unset: a local environment it starts).
+	@if [ -n "$${KUBECONFIG:-}" ]; then echo "molecule default against KUBECONFIG=$$KUBECONFIG"; $(MOLECULE) test; \
+	else echo "KUBECONFIG is unset: molecule default against a local environment in $(MOLECULE_LOCALENV)"; \
+	  export LOCALENV_STATE_DIR=$(MOLECULE_LOCALENV); trap '$(LOCALENV) down --purge' EXIT; \
+	  $(LOCALENV) up && KUBECONFIG=$(MOLECULE_LOCALENV)/kubeconfig $(MOLECULE) test; fi
+
+# N: CRs of the burst scenario (default 100; N=1000 takes about ten minutes more).
+.PHONY: bench
+bench: tools ## Benchmark the real operator on its own local environment; JSON to BENCH_OUT (else stdout).
+	$(if $(N),BENCH_N=$(N)) $(PY) -m external_mysql_operator.bench
+
+# FAULTS_PROFILE=ci is the reduced form `make test` runs (tests/e2e/test_faults.py); FAULTS_SEED picks the random points.
+.PHONY: faults
+faults: tools ## Fault and hostile-input suite on its own local environment; JSON to FAULTS_OUT (else stdout).
+	$(PY) -m external_mysql_operator.faults
 
 .PHONY: test
 test: tools lint ## Everything CI runs: lint, unit, e2e.
