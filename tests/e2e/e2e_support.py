@@ -97,7 +97,7 @@ def ready_condition(cr: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def wait_ready(stack: Stack, namespace: str, name: str, timeout: float = 90) -> dict[str, Any]:
+def wait_ready(stack: Stack, namespace: str, name: str, timeout: float = 240) -> dict[str, Any]:
     def ready() -> dict[str, Any] | None:
         cr = get_cr(stack, namespace, name)
         condition = ready_condition(cr)
@@ -107,7 +107,7 @@ def wait_ready(stack: Stack, namespace: str, name: str, timeout: float = 90) -> 
     return wait_until(ready, timeout, f"MySQLDatabase {namespace}/{name} to become Ready")
 
 
-def wait_reason(stack: Stack, namespace: str, name: str, reason: str, timeout: float = 90) -> dict[str, Any]:
+def wait_reason(stack: Stack, namespace: str, name: str, reason: str, timeout: float = 240) -> dict[str, Any]:
     """Wait for Ready=False with `reason`; returns the condition."""
 
     def has_reason() -> dict[str, Any] | None:
@@ -117,7 +117,7 @@ def wait_reason(stack: Stack, namespace: str, name: str, reason: str, timeout: f
     return wait_until(has_reason, timeout, f"MySQLDatabase {namespace}/{name} to report Ready=False/{reason}")
 
 
-def wait_gone(stack: Stack, namespace: str, name: str, timeout: float = 90) -> None:
+def wait_gone(stack: Stack, namespace: str, name: str, timeout: float = 240) -> None:
     def gone() -> bool:
         try:
             get_cr(stack, namespace, name)

@@ -77,7 +77,7 @@ def test_second_reconcile_keeps_password_and_secret(stack: Stack, namespace: str
     sql_rows(stack, "REVOKE SELECT ON `steady`.* FROM 'steady'@'%'")
     wait_until(
         lambda: any("ALL PRIVILEGES ON `steady`" in g for g in _grants(stack, "steady")),
-        60,
+        180,
         "a reconcile to restore the revoked privilege",
     )
     after = stack.core.read_namespaced_secret("steady", namespace)
@@ -171,7 +171,7 @@ def test_deleted_secret_gets_new_password(stack: Stack, namespace: str) -> None:
     old = secret_values(stack, namespace, "lost-secret")["password"]
     stack.core.delete_namespaced_secret("lost-secret", namespace)
     new = wait_until(
-        lambda: secret_values(stack, namespace, "lost-secret")["password"], 60, "the Secret to be written again"
+        lambda: secret_values(stack, namespace, "lost-secret")["password"], 180, "the Secret to be written again"
     )
     assert new != old
     conn = app_login(stack, secret_values(stack, namespace, "lost-secret"))
@@ -185,8 +185,8 @@ def test_dropped_user_is_recreated_with_secret_password(stack: Stack, namespace:
     wait_ready(stack, namespace, "dropped-user")
     values = secret_values(stack, namespace, "dropped-user")
     sql_rows(stack, "DROP USER 'dropped-user'@'%'")
-    wait_until(lambda: user_exists(stack, "dropped-user"), 60, "the user to be recreated")
-    conn = wait_until(lambda: app_login(stack, values), 30, "the recreated user to log in with the Secret's password")
+    wait_until(lambda: user_exists(stack, "dropped-user"), 180, "the user to be recreated")
+    conn = wait_until(lambda: app_login(stack, values), 120, "the recreated user to log in with the Secret's password")
     conn.close()
     assert secret_values(stack, namespace, "dropped-user") == values
 
@@ -197,10 +197,10 @@ def test_widened_grants_are_restored(stack: Stack, namespace: str) -> None:
     expected = _grants(stack, "narrow")
     sql_rows(stack, "GRANT ALL PRIVILEGES ON *.* TO 'narrow'@'%'")
     sql_rows(stack, "GRANT DELETE ON `narrow`.* TO 'narrow'@'%'")
-    wait_until(lambda: _grants(stack, "narrow") == expected, 60, f"grants to return to {expected}")
+    wait_until(lambda: _grants(stack, "narrow") == expected, 180, f"grants to return to {expected}")
     events = wait_until(
         lambda: [e for e in events_for(stack, namespace, "narrow") if e.reason == "GrantsRepaired"],
-        30,
+        120,
         "a GrantsRepaired event",
     )
     assert events[0].type == "Warning"
@@ -211,17 +211,17 @@ def test_removed_grants_are_restored(stack: Stack, namespace: str) -> None:
     wait_ready(stack, namespace, "revoked")
     expected = _grants(stack, "revoked")
     sql_rows(stack, "REVOKE ALL PRIVILEGES ON `revoked`.* FROM 'revoked'@'%'")
-    wait_until(lambda: _grants(stack, "revoked") == expected, 60, f"grants to return to {expected}")
+    wait_until(lambda: _grants(stack, "revoked") == expected, 180, f"grants to return to {expected}")
 
 
 def test_dropped_database_is_recreated_with_warning_event(stack: Stack, namespace: str) -> None:
     create_cr(stack, namespace, "dropped-db")
     wait_ready(stack, namespace, "dropped-db")
     sql_rows(stack, "DROP DATABASE `dropped-db`")
-    wait_until(lambda: database_exists(stack, "dropped-db"), 60, "the database to be recreated")
+    wait_until(lambda: database_exists(stack, "dropped-db"), 180, "the database to be recreated")
     events = wait_until(
         lambda: [e for e in events_for(stack, namespace, "dropped-db") if e.reason == "DatabaseRecreated"],
-        30,
+        120,
         "a DatabaseRecreated event",
     )
     assert events[0].type == "Warning"
@@ -252,7 +252,7 @@ def test_rotation_annotation_sets_new_password(stack: Stack, namespace: str) -> 
     patch_cr(stack, namespace, "rotated", {"metadata": {"annotations": {"piwik.pro/rotate-password": "2026-11-26"}}})
     new = wait_until(
         lambda: (v := secret_values(stack, namespace, "rotated"))["password"] != old["password"] and v,
-        60,
+        180,
         "the Secret to carry a new password",
     )
     conn = app_login(stack, new)
@@ -261,7 +261,7 @@ def test_rotation_annotation_sets_new_password(stack: Stack, namespace: str) -> 
         app_login(stack, old)
     wait_until(
         lambda: [e for e in events_for(stack, namespace, "rotated") if e.reason == "PasswordRotated"],
-        30,
+        120,
         "a PasswordRotated event",
     )
 
