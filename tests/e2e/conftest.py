@@ -43,6 +43,11 @@ def stack(e2e_paths: Paths) -> Iterator[Stack]:
         env.down(e2e_paths)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fault suite (test_faults.py) runs its own operator on the hard-coded ports 8888/5050: run it last."""
+    items.sort(key=lambda item: item.path.name == "test_faults.py")
+
+
 @pytest.fixture(scope="session")
 def running_operator(stack: Stack) -> Iterator[Operator]:
     """The real ansible-operator on our watches.yaml, with a short reconcile period so drift repairs show fast."""

@@ -1,0 +1,1 @@
+"""Benchmark of the operator on the embedded local environment (`make bench`)."""

@@ -1,0 +1,89 @@
+"""Watch the operator's process tree while the benchmark runs: CPU, peak RSS, reconcile count."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+
+from . import proctree
+
+log = logging.getLogger(__name__)
+
+# ansible-operator's histogram, observed once per ansible-runner it starts (runner.Run).
+RECONCILE_METRIC = "ansible_operator_reconciles_count"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One look at the tree: when, CPU seconds so far, processes in it."""
+
+    at: float
+    cpu_s: float
+    processes: int
+
+
+def parse_metric(text: str, name: str) -> float:
+    """Sum of every sample of `name` in a Prometheus text exposition (0 when absent)."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        metric, _, value = line.rpartition(" ")
+        if metric.split("{", 1)[0] == name:
+            total += float(value)
+    return total
+
+
+class TreeMonitor:
+    """Samples the tree below `root` every `interval` seconds on a thread; keeps the peak RSS."""
+
+    def __init__(self, root: int, metrics_url: str, interval: float = 0.1) -> None:
+        self.root = root
+        self.metrics_url = metrics_url
+        self.interval = interval
+        self.units = proctree.Units.of_machine()
+        self.peak_rss_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tree-monitor", daemon=True)
+
+    def __enter__(self) -> TreeMonitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.read()
+
+    def read(self) -> Reading:
+        processes = proctree.read_processes()
+        pids = proctree.descendants(processes, self.root)
+        rss = sum(processes[p].rss_pages for p in pids) * self.units.page_bytes
+        self.peak_rss_bytes = max(self.peak_rss_bytes, rss)
+        cpu = sum(processes[p].cpu_ticks + processes[p].children_cpu_ticks for p in pids)
+        return Reading(at=time.monotonic(), cpu_s=cpu / self.units.ticks_per_s, processes=len(pids))
+
+    def reconciles(self) -> int:
+        """Reconciles started so far (each one ansible-runner run), from the operator's metrics."""
+        with urllib.request.urlopen(self.metrics_url, timeout=5) as response:  # noqa: S310 - loopback URL we built
+            return int(parse_metric(response.read().decode(), RECONCILE_METRIC))
+
+    def wait_idle(self, settle: float = 3.0, timeout: float = 1800.0) -> Reading:
+        """Wait until only the operator itself runs and no reconcile started for `settle` seconds."""
+        deadline = time.monotonic() + timeout
+        count, quiet_since = self.reconciles(), time.monotonic()
+        while time.monotonic() < deadline:
+            reading = self.read()
+            now_count = self.reconciles()
+            if reading.processes > 1 or now_count != count:
+                count, quiet_since = now_count, time.monotonic()
+            elif time.monotonic() - quiet_since >= settle:
+                return reading
+            time.sleep(0.2)
+        raise TimeoutError(f"the operator did not become idle within {timeout:.0f}s")

@@ -1,0 +1,105 @@
+"""The benchmark's scenarios, each against the running operator and its process-tree monitor."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from kubernetes import client
+
+from . import kube
+from .monitor import TreeMonitor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    api: client.ApiClient
+    monitor: TreeMonitor
+    ready_timeout: float = 900.0
+
+
+@dataclass
+class CostSample:
+    """CPU seconds of the operator's tree and reconciles it ran between two idle points."""
+
+    cpu_s: float
+    reconciles: int
+    wall_s: float
+
+
+@dataclass
+class SeriesResult:
+    """Time to Ready of each CR, in creation order, and what it cost."""
+
+    names: list[str]
+    seconds: list[float]
+    total_s: float
+    cost: CostSample
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def _measure_until_idle(ctx: Context, started_cpu: float, started_count: int, started_at: float) -> CostSample:
+    idle = ctx.monitor.wait_idle()
+    return CostSample(
+        cpu_s=idle.cpu_s - started_cpu,
+        reconciles=ctx.monitor.reconciles() - started_count,
+        wall_s=idle.at - started_at,
+    )
+
+
+def single_create(ctx: Context, namespace: str, count: int) -> SeriesResult:
+    """Create `count` CRs one after another, each once the previous one is Ready."""
+    kube.create_namespace(ctx.api, namespace)
+    names = [f"single-{i:02d}" for i in range(count)]
+    base = ctx.monitor.wait_idle()
+    base_count = ctx.monitor.reconciles()
+    seconds: list[float] = []
+    with kube.ReadyWatcher(ctx.api, namespace) as watcher:
+        for name in names:
+            started = kube.create_cr(ctx.api, namespace, name)
+            ready = watcher.wait([name], ctx.ready_timeout)[name]
+            seconds.append(ready - started)
+            log.info("%s Ready after %.2fs", name, ready - started)
+    cost = _measure_until_idle(ctx, base.cpu_s, base_count, base.at)
+    return SeriesResult(names=names, seconds=seconds, total_s=cost.wall_s, cost=cost)
+
+
+def noop_reconciles(ctx: Context, namespace: str, names: list[str], rounds: int) -> CostSample:
+    """Reconcile Ready CRs that need nothing: `rounds` annotation changes on each, one round at a time."""
+    base = ctx.monitor.wait_idle()
+    base_count = ctx.monitor.reconciles()
+    for round_no in range(rounds):
+        for name in names:
+            kube.poke(ctx.api, namespace, name, f"{time.time_ns()}-{round_no}")
+        ctx.monitor.wait_idle(settle=1.0)
+    return _measure_until_idle(ctx, base.cpu_s, base_count, base.at)
+
+
+def burst(ctx: Context, namespace: str, count: int) -> SeriesResult:
+    """Create `count` CRs at once; time until all are Ready and each one's time to Ready."""
+    kube.create_namespace(ctx.api, namespace)
+    names = [f"burst-{i:04d}" for i in range(count)]
+    base = ctx.monitor.wait_idle()
+    base_count = ctx.monitor.reconciles()
+    timeout = ctx.ready_timeout * max(1.0, count / 100)
+    with kube.ReadyWatcher(ctx.api, namespace) as watcher:
+        first = time.monotonic()
+        starts = kube.create_many(ctx.api, namespace, names)
+        created = time.monotonic() - first
+        ready = watcher.wait(names, timeout)
+    seconds = [ready[n] - starts[n] for n in names]
+    all_ready = max(ready.values()) - first
+    cost = _measure_until_idle(ctx, base.cpu_s, base_count, base.at)
+    return SeriesResult(names=names, seconds=seconds, total_s=all_ready, cost=cost, extra={"create_s": created})
+
+
+def idle_window(ctx: Context, window_s: float) -> CostSample:
+    """CPU of the tree over a fixed window with nothing asked of the operator (periodic reconciles may run)."""
+    base = ctx.monitor.wait_idle()
+    base_count = ctx.monitor.reconciles()
+    time.sleep(window_s)
+    end = ctx.monitor.read()
+    return CostSample(cpu_s=end.cpu_s - base.cpu_s, reconciles=ctx.monitor.reconciles() - base_count, wall_s=window_s)

@@ -1,0 +1,70 @@
+"""Break the admin Secret (wrong password, then wrong user) and fix it again."""
+
+from __future__ import annotations
+
+import logging
+import string
+
+from ...localenv.config import OPERATOR_NAMESPACE, SERVER_SECRET_NAME
+from ..context import Context
+from ..crs import CrRef, poll
+from ..report import CaseResult
+from .common import passwords_changed, server_hashes
+
+log = logging.getLogger(__name__)
+NAMESPACE = "faults-admin"
+REASON = "AdminAuthFailed"
+
+
+def _set_server_key(ctx: Context, key: str, value: str) -> bool:
+    ctx.stack.crs.core.patch_namespaced_secret(SERVER_SECRET_NAME, OPERATOR_NAMESPACE, {"stringData": {key: value}})
+    return True
+
+
+def _breakages(ctx: Context, count: int) -> list[tuple[str, str, str]]:
+    """(key, wrong value, right value) for each flip: a wrong password first, then a wrong user."""
+    rng = ctx.rng("admin_password")
+    wrong_password = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(32))
+    ctx.book.add("wrong admin password set by admin_password", wrong_password)
+    state = ctx.stack.state
+    flips = [
+        ("password", wrong_password, state.mysql_admin_password),
+        ("username", "faults_no_such_admin", state.mysql_admin_user),
+    ]
+    return flips[:count]
+
+
+def run_admin_password(ctx: Context) -> CaseResult:
+    profile, stack = ctx.settings.profile, ctx.stack
+    result = CaseResult("admin_password")
+    refs = ctx.create([CrRef(NAMESPACE, f"admin-{i:02d}") for i in range(profile.admin_crs)], parallel=4)
+    before = {h.ref: h for h in ctx.wait_healthy(refs)}
+    hashes_before = server_hashes(stack, refs)
+    flips = []
+    for index, (key, wrong, right) in enumerate(_breakages(ctx, profile.admin_flips)):
+        poll(lambda key=key, wrong=wrong: _set_server_key(ctx, key, wrong), timeout=60)
+        result.faults_injected += 1
+        ctx.poke(refs, f"admin-{index}")
+        reasons = ctx.health.wait_reason(refs, REASON, timeout=180)
+        wrong_reasons = {str(ref): reason for ref, reason in reasons.items() if reason != REASON}
+        poll(lambda key=key, right=right: _set_server_key(ctx, key, right), timeout=60)
+        after = ctx.wait_healthy(refs)
+        changed = passwords_changed(before, after, hashes_before, server_hashes(stack, refs))
+        if not wrong_reasons and not changed and all(h.healthy for h in after):
+            result.faults_survived += 1
+        result.problems += [
+            f"{ref}: reported {r or 'nothing'} with a wrong admin {key}" for ref, r in wrong_reasons.items()
+        ]
+        result.problems += [f"{ref}: password changed because of the admin Secret" for ref in changed]
+        flips.append(
+            {
+                "wrong": key,
+                "reported_admin_auth_failed": len(reasons) - len(wrong_reasons),
+                "passwords_changed": len(changed),
+                "healthy_after": sum(h.healthy for h in after),
+            }
+        )
+        log.info("admin_password: flip %d: %s", index + 1, flips[-1])
+    ctx.settle(result, refs)
+    result.details.update(flips=flips)
+    return result

@@ -1,0 +1,139 @@
+"""MySQLDatabase objects through the API: create, poke, delete, read their Ready condition; polling."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pymysql
+import urllib3
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+GROUP, VERSION, PLURAL, KIND = "piwik.pro", "v1", "mysqldatabases", "MySQLDatabase"
+VERBOSITY_ANNOTATION = "ansible.sdk.operatorframework.io/verbosity"
+POKE_ANNOTATION = "faults.piwik.pro/poke"  # any change of it makes ansible-operator reconcile
+REQUEST_TIMEOUT = 15
+
+log = logging.getLogger(__name__)
+# What a poll survives: the API server or MariaDB being down is the point of several cases.
+TRANSIENT = (ApiException, urllib3.exceptions.HTTPError, pymysql.MySQLError, OSError, KeyError)
+
+
+@dataclass(frozen=True, order=True)
+class CrRef:
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def poll[T](check: Callable[[], T | None], timeout: float, interval: float = 1.0) -> T | None:
+    """Call `check` until it returns something truthy or the deadline passes (then None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except TRANSIENT as err:
+            log.debug("poll: %s", type(err).__name__)
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)
+
+
+def body(
+    ref: CrRef,
+    spec: dict[str, Any] | None = None,
+    annotations: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": ref.name, "namespace": ref.namespace}
+    if annotations:
+        metadata["annotations"] = annotations
+    if labels:
+        metadata["labels"] = labels
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": KIND, "metadata": metadata, "spec": spec or {}}
+
+
+@dataclass
+class Crs:
+    """The MySQLDatabase API of one cluster."""
+
+    api: client.ApiClient
+
+    @property
+    def custom(self) -> client.CustomObjectsApi:
+        return client.CustomObjectsApi(self.api)
+
+    @property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.api)
+
+    def ensure_namespace(self, name: str) -> None:
+        try:
+            self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+        except ApiException as err:
+            if err.status != 409:
+                raise
+
+    def create(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        namespace = manifest["metadata"]["namespace"]
+        return self.custom.create_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, manifest, _request_timeout=REQUEST_TIMEOUT
+        )
+
+    def get(self, ref: CrRef) -> dict[str, Any]:
+        return self.custom.get_namespaced_custom_object(
+            GROUP, VERSION, ref.namespace, PLURAL, ref.name, _request_timeout=REQUEST_TIMEOUT
+        )
+
+    def exists(self, ref: CrRef) -> bool:
+        try:
+            self.get(ref)
+        except ApiException as err:
+            if err.status == 404:
+                return False
+            raise
+        return True
+
+    def list_all(self) -> list[dict[str, Any]]:
+        listing = self.custom.list_cluster_custom_object(GROUP, VERSION, PLURAL, _request_timeout=REQUEST_TIMEOUT)
+        return list(listing["items"])
+
+    def delete(self, ref: CrRef) -> None:
+        try:
+            self.custom.delete_namespaced_custom_object(
+                GROUP, VERSION, ref.namespace, PLURAL, ref.name, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as err:
+            if err.status != 404:
+                raise
+
+    def poke(self, ref: CrRef, value: str) -> None:
+        """Change an annotation so that ansible-operator reconciles now (watchAnnotationsChanges)."""
+        patch = {"metadata": {"annotations": {POKE_ANNOTATION: value}}}
+        try:
+            self.custom.patch_namespaced_custom_object(
+                GROUP, VERSION, ref.namespace, PLURAL, ref.name, patch, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as err:
+            if err.status != 404:  # gone already: nothing to reconcile
+                raise
+
+
+def ready_condition(cr: dict[str, Any]) -> dict[str, Any]:
+    for condition in (cr.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return dict(condition)
+    return {}
+
+
+def is_current(cr: dict[str, Any]) -> bool:
+    """The status describes the current spec (observedGeneration caught up)."""
+    return (cr.get("status") or {}).get("observedGeneration") == cr["metadata"].get("generation")

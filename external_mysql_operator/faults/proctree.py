@@ -1,0 +1,77 @@
+"""Kill a whole process tree at once, including children that left its process group.
+
+ansible-operator starts ansible-runner, which starts ansible-playbook through pexpect in a new
+session, so `killpg` on the operator's group would leave the playbook running. The tree is frozen
+with SIGSTOP until no new process appears, then every member gets SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Iterable
+from pathlib import Path
+
+PROC = Path("/proc")
+
+
+def parent_map(proc: Path = PROC) -> dict[int, int]:
+    """pid -> parent pid of every process, from /proc/<pid>/stat."""
+    parents: dict[int, int] = {}
+    for entry in proc.iterdir() if proc.exists() else []:
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited while we looked
+        # The command name is in parentheses and may itself contain ") ".
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 1:
+            parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def descendants(root: int, parents: dict[int, int]) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parents.items():
+        children.setdefault(ppid, []).append(pid)
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def command_names(pids: Iterable[int], proc: Path = PROC) -> list[str]:
+    names = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            names.append((proc / str(pid) / "comm").read_text().strip())
+    return names
+
+
+def _signal(pids: Iterable[int], sig: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def kill_tree(root: int, proc: Path = PROC) -> set[int]:
+    """SIGKILL `root` and all its descendants at once; returns the pids killed."""
+    frozen: set[int] = set()
+    while True:
+        tree = {root} | descendants(root, parent_map(proc))
+        new = tree - frozen
+        if not new:
+            break
+        _signal(new, signal.SIGSTOP)
+        frozen |= new
+    _signal(frozen, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(root, 0)  # the operator is our child: reap it so its PID is free again
+    return frozen

@@ -1,0 +1,49 @@
+"""What ansible-runner is doing, read from its artifact folders: how far reconciles got, which task runs.
+
+A kill "at a random point of a reconcile" waits for a random number of Ansible events after the
+operator (re)started, so the points spread over the whole role whatever the machine's speed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+from .stack import RUNNER_ROOT
+
+# runner/<group>/<version>/<kind>/<namespace>/<name>/artifacts/<job>/job_events/<counter>-<uuid>.json
+RUNNER_KIND = RUNNER_ROOT / "piwik.pro" / "v1" / "MySQLDatabase"
+
+
+def jobs(namespace: str) -> set[Path]:
+    """The artifact folder of every run so far for the namespace's CRs."""
+    return set(RUNNER_KIND.glob(f"{namespace}/*/artifacts/*")) if RUNNER_KIND.exists() else set()
+
+
+def event_count(namespace: str, known: set[Path]) -> int:
+    """Ansible events written by the runs that are not in `known` (those started since)."""
+    return sum(len(list((job / "job_events").glob("*.json"))) for job in jobs(namespace) - known)
+
+
+def _counter(path: Path) -> int:
+    head = path.name.split("-", 1)[0]
+    return int(head) if head.isdigit() else -1
+
+
+def tasks_in_flight(namespace: str, known: set[Path]) -> list[str]:
+    """The task each unfinished run (not in `known`, no rc file yet) last reported."""
+    tasks = []
+    for job in jobs(namespace) - known:
+        if (job / "rc").exists():
+            continue
+        events = sorted((job / "job_events").glob("*.json"), key=_counter)
+        task = "(starting)"
+        for event in reversed(events):
+            with contextlib.suppress(OSError, ValueError):
+                data = json.loads(event.read_text()).get("event_data") or {}
+                if data.get("task"):
+                    task = str(data["task"])
+                    break
+        tasks.append(task)
+    return sorted(tasks)

@@ -1,0 +1,54 @@
+"""Collect everything a secret must never reach and run the leak scanner over it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+from .context import Context
+from .crs import poll
+from .leaks import LeakScanner
+from .runs import RUNNER_KIND
+from .stack import RUNNER_ROOT
+
+log = logging.getLogger(__name__)
+NAMESPACE_PREFIX = "faults-"
+
+
+def runner_dirs() -> list[Path]:
+    return sorted(RUNNER_KIND.glob(f"{NAMESPACE_PREFIX}*")) if RUNNER_KIND.exists() else []
+
+
+def forget_old_runs() -> None:
+    """A previous run's artifacts (same namespaces) would only slow the scan down."""
+    for folder in runner_dirs():
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def api_texts(ctx: Context) -> dict[str, str]:
+    """Events of every namespace and every CR with its status, as JSON."""
+    api = ctx.stack.api
+    texts = dict(ctx.status_texts)
+    events = poll(lambda: ctx.stack.crs.core.list_event_for_all_namespaces().items, timeout=60) or []
+    texts["events"] = json.dumps(api.sanitize_for_serialization(events))
+    texts["CRs at the end"] = json.dumps(poll(ctx.stack.crs.list_all, timeout=60) or [])
+    log.info("leak scan: %d events", len(events))
+    return texts
+
+
+def scan_files(ctx: Context, scanner: LeakScanner) -> dict[str, int]:
+    """The environment's logs (the operator's output, ours) and every ansible-runner artifact."""
+    counts = {"log_files": scanner.scan_tree(ctx.stack.paths.logs, ctx.stack.paths.state)}
+    artifacts = 0
+    for folder in runner_dirs():
+        artifacts += scanner.scan_tree(folder, RUNNER_ROOT)
+    counts["runner_files"] = artifacts
+    return counts
+
+
+def record(ctx: Context, scanner: LeakScanner) -> None:
+    for label, places in scanner.findings.items():
+        ctx.findings.leaks.setdefault(label, [])
+        ctx.findings.leaks[label] = sorted(set(ctx.findings.leaks[label]) | places)

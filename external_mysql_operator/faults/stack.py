@@ -1,0 +1,167 @@
+"""The suite's own local environment and the faults it injects into it.
+
+Everything is started from a fresh state folder and stopped by PID at the end. The operator runs
+with the highest log output (ANSIBLE_DEBUG_LOGS, every Ansible event) so that the leak scan sees all
+it could ever print, and keeps every ansible-runner artifact of the run for the same reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pymysql
+import yaml
+from kubernetes import client, config
+
+from ..localenv import cluster, env, kube, mariadb, process
+from ..localenv.config import REPO_ROOT, Paths, State
+from ..localenv.operator import OperatorProcess, check_fixed_ports
+from . import proctree
+from .crs import Crs
+
+log = logging.getLogger(__name__)
+
+RUNNER_ROOT = Path("/tmp/ansible-operator/runner")  # noqa: S108 - hard-coded by ansible-operator
+# Keep every run's artifacts for the leak scan (watches.yaml keeps 3 per CR).
+KEPT_ARTIFACTS = 100000
+
+
+@dataclass
+class FaultStack:
+    """Handles on the running environment: API, SQL, the operator and the processes under it."""
+
+    paths: Paths
+    state: State
+    api: client.ApiClient
+    concurrency: int
+    operator: OperatorProcess = field(init=False)
+    restarts: int = 0
+
+    def __post_init__(self) -> None:
+        self.operator = OperatorProcess(self.paths, watches=self._write_watches())
+
+    @classmethod
+    def up(cls, state_dir: Path, concurrency: int) -> FaultStack:
+        """Wipe `state_dir`, start etcd, kube-apiserver, kube-controller-manager and MariaDB, install the CRD."""
+        check_fixed_ports()
+        paths = Paths(root=REPO_ROOT, state=state_dir)
+        env.down(paths, purge=True)
+        state, _ = env.up(paths)
+        cluster.install_crd(paths)
+        api = config.new_client_from_config(str(paths.kubeconfig))
+        return cls(paths=paths, state=state, api=api, concurrency=concurrency)
+
+    def down(self) -> None:
+        with contextlib.suppress(Exception):
+            self.operator.stop()
+        self.api.close()
+        env.down(self.paths)
+
+    @property
+    def crs(self) -> Crs:
+        return Crs(self.api)
+
+    @property
+    def log_file(self) -> Path:
+        return self.paths.logs / "faults.log"
+
+    def _write_watches(self) -> Path:
+        watches = yaml.safe_load((REPO_ROOT / "watches.yaml").read_text())
+        for watch in watches:
+            watch["maxRunnerArtifacts"] = KEPT_ARTIFACTS
+        path = self.paths.state / "watches-faults.yaml"
+        path.write_text(yaml.safe_dump(watches, sort_keys=False))
+        return path
+
+    # --- the operator ------------------------------------------------------------------------
+
+    def start_operator(self) -> None:
+        self.operator.start(
+            extra_env={"ANSIBLE_DEBUG_LOGS": "True"},
+            args=[f"--max-concurrent-reconciles={self.concurrency}", "--ansible-log-events=Everything"],
+        )
+
+    def operator_pid(self) -> int | None:
+        return self.operator.pid
+
+    def reconciles_running(self) -> int:
+        """ansible-runner processes under the operator: reconciles in flight."""
+        pid = self.operator_pid()
+        if pid is None:
+            return 0
+        tree = proctree.descendants(pid, proctree.parent_map())
+        return sum(1 for name in proctree.command_names(tree) if name.startswith("ansible-runner"))
+
+    def kill_operator(self) -> int:
+        """SIGKILL the operator and every process under it at once; returns how many processes died."""
+        pid = self.operator_pid()
+        if pid is None:
+            return 0
+        killed = proctree.kill_tree(pid)
+        (self.paths.pids / f"{self.operator.name}.pid").unlink(missing_ok=True)
+        return len(killed)
+
+    def restart_operator(self) -> None:
+        self.start_operator()
+        self.restarts += 1
+
+    # --- MariaDB -----------------------------------------------------------------------------
+
+    def stop_mariadb(self, crash: bool) -> None:
+        if crash:
+            self._crash("mariadb")
+        else:
+            process.stop(self.paths, "mariadb", timeout=60)
+
+    def start_mariadb(self) -> None:
+        mariadb.start(self.paths, self.state)
+
+    def admin_sql(self, database: str | None = None) -> pymysql.connections.Connection:
+        return pymysql.connect(
+            host="127.0.0.1",
+            port=self.state.mysql_port,
+            user=self.state.mysql_admin_user,
+            password=self.state.mysql_admin_password,
+            database=database,
+            autocommit=True,
+            connect_timeout=5,
+            read_timeout=30,
+        )
+
+    # --- the control plane -------------------------------------------------------------------
+
+    def stop_control_plane(self, crash: bool) -> None:
+        for name in ("kube-apiserver", "etcd"):
+            if crash:
+                self._crash(name)
+            else:
+                process.stop(self.paths, name, timeout=60)
+
+    def start_control_plane(self) -> list[str]:
+        """Start etcd and kube-apiserver again (and the controller manager if it gave up); returns what started."""
+        started = [name for name in ("etcd", "kube-apiserver", "kube-controller-manager") if not self._alive(name)]
+        kube.start_etcd(self.paths, self.state)
+        kube.start_apiserver(self.paths, self.state)
+        kube.start_controller_manager(self.paths, self.state)
+        return started
+
+    def _alive(self, name: str) -> bool:
+        return process.pid_of(self.paths, name) is not None
+
+    def _crash(self, name: str) -> None:
+        pid = process.pid_of(self.paths, name)
+        if pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        (self.paths.pids / f"{name}.pid").unlink(missing_ok=True)
+        # The kernel closes its sockets with the process; wait so the restart can bind the port again.
+        time.sleep(0.5)

@@ -1,0 +1,29 @@
+"""Process tree discovery from a /proc-like folder (external_mysql_operator/faults/proctree.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from external_mysql_operator.faults.proctree import command_names, descendants, parent_map
+
+
+def _proc(root: Path, pid: int, ppid: int, comm: str) -> None:
+    folder = root / str(pid)
+    folder.mkdir(parents=True)
+    # The command name may contain spaces and parentheses; the parent PID is the 4th field.
+    (folder / "stat").write_text(f"{pid} ({comm}) S {ppid} {pid} {pid} 0 -1\n")
+    (folder / "comm").write_text(comm + "\n")
+
+
+def test_descendants_include_children_that_left_the_process_group(tmp_path: Path) -> None:
+    _proc(tmp_path, 1, 0, "init")
+    _proc(tmp_path, 10, 1, "ansible-operato")
+    _proc(tmp_path, 11, 10, "ansible-runner")
+    _proc(tmp_path, 12, 11, "ansible-playboo")  # pexpect: its own session
+    _proc(tmp_path, 13, 12, "python3 (x) y")
+    _proc(tmp_path, 20, 1, "unrelated")
+    (tmp_path / "self").mkdir()
+    parents = parent_map(tmp_path)
+    assert parents[13] == 12
+    assert descendants(10, parents) == {11, 12, 13}
+    assert command_names([11, 12, 99], tmp_path) == ["ansible-runner", "ansible-playboo"]

@@ -1,0 +1,33 @@
+"""Reading ansible-runner's artifact folders (external_mysql_operator/faults/runs.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from external_mysql_operator.faults import runs
+
+
+def _job(root: Path, name: str, job: str, tasks: list[str | None], finished: bool = False) -> Path:
+    folder = root / "faults-kill" / name / "artifacts" / job
+    (folder / "job_events").mkdir(parents=True)
+    for counter, task in enumerate(tasks, start=1):
+        data = {"event": "runner_on_ok", "event_data": {"task": task} if task else {}}
+        (folder / "job_events" / f"{counter}-uuid{counter}.json").write_text(json.dumps(data))
+    if finished:
+        (folder / "rc").write_text("0")
+    return folder
+
+
+def test_events_and_tasks_of_runs_started_since(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runs, "RUNNER_KIND", tmp_path)
+    _job(tmp_path, "kill-00", "1", ["Read the spec", "Validate"], finished=True)
+    known = runs.jobs("faults-kill")
+    _job(tmp_path, "kill-00", "2", ["Read the spec", "Ensure the database", None])
+    _job(tmp_path, "kill-01", "3", [None])
+    _job(tmp_path, "kill-02", "4", ["Report Ready"], finished=True)
+    assert runs.event_count("faults-kill", known) == 5
+    assert runs.tasks_in_flight("faults-kill", known) == ["(starting)", "Ensure the database"]
+    assert runs.event_count("other-namespace", set()) == 0
