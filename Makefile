@@ -237,5 +237,5 @@ faults: tools ## Fault and hostile-input suite on its own local environment; JSO
 	$(PY) -m external_mysql_operator.faults
 
 .PHONY: test
-test: tools lint ## Everything CI runs: lint, unit, e2e.
-	$(PY) -m pytest tests -q
+test: tools lint ## Everything CI runs: lint, unit, e2e, molecule scenario local.
+	$(PY) -m pytest tests -q && $(MAKE) --no-print-directory molecule-local
