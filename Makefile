@@ -75,10 +75,11 @@ $(VENV)/.installed: pyproject.toml
 .PHONY: collections
 collections: $(COLLECTIONS_DIR)/.installed ## Extract kubernetes.core and community.mysql from PyPI's ansible package.
 $(COLLECTIONS_DIR)/.installed: $(VENV)/.installed
-	rm -rf $(COLLECTIONS_DIR) && mkdir -p $(CURDIR)/.cache/wheels $(COLLECTIONS_DIR)/ansible_collections
+	mkdir -p $(CURDIR)/.cache/wheels
 	$(PY) -m pip download -q --no-deps -d $(CURDIR)/.cache/wheels '$(ANSIBLE_PACKAGE)'
-	cd $(COLLECTIONS_DIR) && unzip -q -o $(CURDIR)/.cache/wheels/ansible-*.whl \
-	  $(foreach c,$(COLLECTIONS),'ansible_collections/$(c)/*') 
+	rm -rf $(COLLECTIONS_DIR) && mkdir -p $(COLLECTIONS_DIR)
+	cd $(COLLECTIONS_DIR) && unzip -q -o $(CURDIR)/.cache/wheels/ansible-$(word 2,$(subst ==, ,$(ANSIBLE_PACKAGE)))-*.whl \
+	  $(foreach c,$(COLLECTIONS),'ansible_collections/$(c)/*')
 	touch $@
 
 .PHONY: mariadb
@@ -237,5 +238,8 @@ faults: tools ## Fault and hostile-input suite on its own local environment; JSO
 	$(PY) -m external_mysql_operator.faults
 
 .PHONY: test
-test: tools lint ## Everything CI runs: lint, unit, e2e, molecule scenario local.
-	$(PY) -m pytest tests -q && $(MAKE) --no-print-directory molecule-local
+# molecule default runs with KUBECONFIG unset, so that it brings up (and purges) its own local environment.
+test: tools lint ## Everything CI runs: lint, unit and e2e tests (RBAC, reduced fault suite), molecule local and default.
+	$(PY) -m pytest tests -q
+	$(MAKE) --no-print-directory molecule-local
+	env -u KUBECONFIG $(MAKE) --no-print-directory molecule-default

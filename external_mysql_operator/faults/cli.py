@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -63,6 +64,9 @@ def _run(settings: Settings, errors: list[str]) -> tuple[list[CaseResult], Findi
         scan.forget_old_runs()
         book.add("admin password", stack.state.mysql_admin_password)
         ctx = Context(settings, stack, HealthChecker.create(stack, book, findings), book, findings)
+        ctx.control = secrets.token_urlsafe(24)
+        book.add(scan.CONTROL_LABEL, ctx.control)
+        stack.watch_for_external_stops()
         stack.start_operator()
         results = _run_cases(ctx, names, errors)
         texts = scan.api_texts(ctx)
@@ -74,10 +78,15 @@ def _run(settings: Settings, errors: list[str]) -> tuple[list[CaseResult], Findi
         scan.record(ctx, scanner)
         counts.update(api_texts=len(texts), megabytes=round(scanner.bytes_scanned / 1e6))
         counts.update(secrets_known=len(book.values), server_hashes_known=len(book.hashes))
+        control = scan.control_places(ctx)
+        counts.update({f"control_found_in_{kind}": count for kind, count in control.items()})
+        if not control["runner_files"] or not control["api_texts"]:
+            errors.append(f"leak scan self-check: the planted control value was not found everywhere: {control}")
         findings.leak_scan = counts
         log.info("leak scan: %s", counts)
     finally:
         stack.down()
+        findings.external_stops = list(stack.external_stops)
     return results, findings, book
 
 
@@ -106,7 +115,7 @@ def main() -> int:
     errors: list[str] = []
     try:
         results, findings, book = _run(settings, errors)
-    except (ProcessError, PortsTaken, ValueError) as err:
+    except (ProcessError, PortsTaken, RuntimeError, ValueError) as err:  # the environment never came up
         print(f"error: {err}", file=sys.stderr)
         return 2
     seconds = time.monotonic() - started

@@ -34,6 +34,7 @@ class Context:
     findings: Findings
     status_texts: dict[str, str] = field(default_factory=dict)  # where -> CR JSON, for the leak scan
     created: int = 0
+    control: str = ""  # planted in the first CR's annotations: the leak scan must find it (self-check)
 
     def rng(self, case: str) -> random.Random:
         """Each case draws from its own seeded stream, so cases stay reproducible when others change."""
@@ -45,6 +46,8 @@ class Context:
         annotations = {}
         if self.created % self.settings.profile.verbose_every == 1:
             annotations[crs.VERBOSITY_ANNOTATION] = "7"
+        if self.created == 1 and self.control:
+            annotations[crs.CONTROL_ANNOTATION] = self.control
         return crs.body(ref, {"deletionPolicy": "Delete", **(spec or {})}, annotations)
 
     def create(self, refs: Iterable[CrRef], spec: dict[str, Any] | None = None, parallel: int = 1) -> list[CrRef]:

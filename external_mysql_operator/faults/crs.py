@@ -16,6 +16,7 @@ from kubernetes.client.rest import ApiException
 GROUP, VERSION, PLURAL, KIND = "piwik.pro", "v1", "mysqldatabases", "MySQLDatabase"
 VERBOSITY_ANNOTATION = "ansible.sdk.operatorframework.io/verbosity"
 POKE_ANNOTATION = "faults.piwik.pro/poke"  # any change of it makes ansible-operator reconcile
+CONTROL_ANNOTATION = "faults.piwik.pro/leak-scan-control"  # a fake secret every scanned place must show
 REQUEST_TIMEOUT = 15
 
 log = logging.getLogger(__name__)

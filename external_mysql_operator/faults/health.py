@@ -17,7 +17,7 @@ from typing import Any
 import pymysql
 from kubernetes.client.rest import ApiException
 
-from .crs import TRANSIENT, CrRef, is_current, ready_condition
+from .crs import TRANSIENT, CrRef, is_current, poll, ready_condition
 from .leaks import SecretBook
 from .report import Findings
 from .stack import FaultStack
@@ -67,7 +67,11 @@ class HealthChecker:
 
     @classmethod
     def create(cls, stack: FaultStack, book: SecretBook, findings: Findings) -> HealthChecker:
-        return cls(stack, book, findings, server_objects(stack))
+        """The server's objects before any CR, which are never orphans (a fresh server answers slowly)."""
+        baseline = poll(lambda: server_objects(stack), timeout=120, interval=2)
+        if baseline is None:
+            raise RuntimeError("MariaDB did not answer for 120 s after it started")
+        return cls(stack, book, findings, baseline)
 
     def check(self, ref: CrRef) -> CrHealth:
         health = CrHealth(ref)

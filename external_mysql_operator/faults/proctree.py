@@ -33,6 +33,21 @@ def parent_map(proc: Path = PROC) -> dict[int, int]:
     return parents
 
 
+def stopped(pids: Iterable[int], proc: Path = PROC) -> list[int]:
+    """The processes among `pids` in state T (stopped by a signal)."""
+    found = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            stat = (proc / str(pid) / "stat").read_text()
+            if stat[stat.rfind(")") + 2 :].startswith("T"):
+                found.append(pid)
+    return found
+
+
+def resume(pids: Iterable[int]) -> None:
+    _signal(pids, signal.SIGCONT)
+
+
 def descendants(root: int, parents: dict[int, int]) -> set[int]:
     children: dict[int, list[int]] = {}
     for pid, ppid in parents.items():

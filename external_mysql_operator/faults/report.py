@@ -44,6 +44,8 @@ class Findings:
     orphans: set[str] = field(default_factory=set)  # "database 'x'", "user 'u'@'h'", "owners record ..."
     leaks: dict[str, list[str]] = field(default_factory=dict)  # secret label -> where it was found
     leak_scan: dict[str, int] = field(default_factory=dict)  # what the leak scan covered
+    # Processes something outside the suite stopped (SIGSTOP) on a shared machine; the suite resumed them.
+    external_stops: list[str] = field(default_factory=list)
 
 
 def totals(cases: list[CaseResult], findings: Findings) -> dict[str, int]:
@@ -85,6 +87,7 @@ def render(
             "orphans": sorted(findings.orphans),
             "leaks": {label: sorted(places) for label, places in sorted(findings.leaks.items())},
             "leak_scan": findings.leak_scan,
+            "external_stops_resumed": len(findings.external_stops),
         },
         "errors": errors,
     }

@@ -52,3 +52,16 @@ def record(ctx: Context, scanner: LeakScanner) -> None:
     for label, places in scanner.findings.items():
         ctx.findings.leaks.setdefault(label, [])
         ctx.findings.leaks[label] = sorted(set(ctx.findings.leaks[label]) | places)
+
+
+CONTROL_LABEL = "leak-scan control value (planted on purpose, not a secret)"
+
+
+def control_places(ctx: Context) -> dict[str, int]:
+    """Where the planted control value was found, by kind of place; taken out of the leaks."""
+    places = ctx.findings.leaks.pop(CONTROL_LABEL, [])
+    return {
+        "runner_files": sum(place.startswith("piwik.pro/") for place in places),
+        "log_files": sum(place.startswith("logs/") for place in places),
+        "api_texts": sum(not place.startswith(("piwik.pro/", "logs/")) for place in places),
+    }

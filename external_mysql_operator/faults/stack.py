@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,9 @@ class FaultStack:
     concurrency: int
     operator: OperatorProcess = field(init=False)
     restarts: int = 0
+    external_stops: list[str] = field(default_factory=list)  # processes something else stopped; resumed
+    _injecting: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _watching: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def __post_init__(self) -> None:
         self.operator = OperatorProcess(self.paths, watches=self._write_watches())
@@ -52,12 +56,17 @@ class FaultStack:
         check_fixed_ports()
         paths = Paths(root=REPO_ROOT, state=state_dir)
         env.down(paths, purge=True)
-        state, _ = env.up(paths)
-        cluster.install_crd(paths)
+        try:
+            state, _ = env.up(paths)
+            cluster.install_crd(paths)
+        except BaseException:
+            env.down(paths)  # whatever did start
+            raise
         api = config.new_client_from_config(str(paths.kubeconfig))
         return cls(paths=paths, state=state, api=api, concurrency=concurrency)
 
     def down(self) -> None:
+        self._watching.clear()
         with contextlib.suppress(Exception):
             self.operator.stop()
         self.api.close()
@@ -100,16 +109,44 @@ class FaultStack:
 
     def kill_operator(self) -> int:
         """SIGKILL the operator and every process under it at once; returns how many processes died."""
-        pid = self.operator_pid()
-        if pid is None:
-            return 0
-        killed = proctree.kill_tree(pid)
-        (self.paths.pids / f"{self.operator.name}.pid").unlink(missing_ok=True)
+        with self._injecting:
+            pid = self.operator_pid()
+            if pid is None:
+                return 0
+            killed = proctree.kill_tree(pid)
+            (self.paths.pids / f"{self.operator.name}.pid").unlink(missing_ok=True)
         return len(killed)
 
     def restart_operator(self) -> None:
         self.start_operator()
         self.restarts += 1
+
+    # --- processes stopped from outside ------------------------------------------------------
+
+    def watch_for_external_stops(self) -> None:
+        """On a shared machine something else may SIGSTOP our processes; that is no fault the suite
+        injected, so resume them (and say so in the report) instead of timing out on a frozen stack."""
+        self._watching.set()
+        threading.Thread(target=self._resume_stopped, name="stop-guard", daemon=True).start()
+
+    def _resume_stopped(self) -> None:
+        while self._watching.is_set():
+            time.sleep(2)
+            with self._injecting:
+                self._resume_once()
+
+    def _resume_once(self) -> None:
+        ours = {name: process.pid_of(self.paths, name) for name in (*env.COMPONENTS, self.operator.name)}
+        pids = {pid: name for name, pid in ours.items() if pid}
+        operator = ours.get(self.operator.name)
+        if operator:
+            tree = proctree.descendants(operator, proctree.parent_map())
+            pids.update(dict.fromkeys(tree, "a process under ansible-operator"))
+        frozen = proctree.stopped(pids)
+        if frozen:
+            proctree.resume(frozen)
+            self.external_stops += [pids[pid] for pid in frozen]
+            log.warning("resumed processes stopped from outside the suite: %s", [pids[pid] for pid in frozen])
 
     # --- MariaDB -----------------------------------------------------------------------------
 

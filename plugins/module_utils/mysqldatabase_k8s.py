@@ -9,6 +9,7 @@ imports only the standard library.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import ssl
@@ -25,6 +26,15 @@ MERGE_PATCH = "application/merge-patch+json"
 _USER_AGENT = "external-mysql-operator"
 # Error bodies are Status objects of a few hundred bytes; never read an unbounded one into a message.
 _MAX_ERROR_BODY = 64 * 1024
+# The connection options of the role's Kubernetes modules and the environment variables that
+# kubernetes.core reads for the same settings (ansible-operator sets K8S_AUTH_KUBECONFIG for each run).
+CONNECTION_ENV = {
+    "api_url": "K8S_AUTH_HOST",
+    "api_key": "K8S_AUTH_API_KEY",
+    "ca_cert": "K8S_AUTH_SSL_CA_CERT",
+    "validate_certs": "K8S_AUTH_VERIFY_SSL",
+    "kubeconfig": "K8S_AUTH_KUBECONFIG",
+}
 
 
 class K8sApiError(Exception):
@@ -75,6 +85,64 @@ def apply_merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+def connection_argument_spec(env_fallback: Any) -> dict:
+    """The argument_spec entries of the connection options; `env_fallback` is ansible.module_utils.basic's."""
+    types = {"api_url": "str", "api_key": "str", "ca_cert": "path", "validate_certs": "bool", "kubeconfig": "path"}
+    spec = {name: {"type": types[name], "fallback": (env_fallback, [env])} for name, env in CONNECTION_ENV.items()}
+    spec["api_url"]["default"] = DEFAULT_API_URL
+    spec["api_key"]["no_log"] = True
+    spec["validate_certs"]["default"] = True
+    return spec
+
+
+def _yaml_scalar(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
+def operator_credentials(kubeconfig: str | None) -> tuple[str, str] | None:
+    """The basic-auth user of the kubeconfig that ansible-operator writes for one reconcile, else None.
+
+    ansible-operator encodes the custom resource being reconciled as that user's name. Its proxy reads
+    it to make the CR the owner of objects created through it, and to watch the kinds the CR owns (so a
+    deleted application Secret triggers a reconcile), also after a restart when it serves a cached GET
+    of an owned object. kubernetes.core sends it because it reads the kubeconfig; the role's own
+    modules send it the same way. The file is ansible-operator's fixed template with exactly one user,
+    so a line scan suffices; any other kubeconfig (several users, a token, none) yields None.
+    """
+    if not kubeconfig:
+        return None
+    try:
+        with open(kubeconfig, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    found: dict[str, list[str]] = {"username": [], "password": []}
+    for line in lines:
+        key, sep, value = line.strip().partition(":")
+        if sep and key in found:
+            found[key].append(_yaml_scalar(value))
+    if len(found["username"]) != 1 or len(found["password"]) != 1 or not found["username"][0]:
+        return None
+    return found["username"][0], found["password"][0]
+
+
+def client_from_params(params: dict) -> K8sClient:
+    """A client for a module's connection options (see connection_argument_spec)."""
+    credentials = None if params.get("api_key") else operator_credentials(params.get("kubeconfig"))
+    username, password = credentials or (None, None)
+    return K8sClient(
+        params["api_url"],
+        params.get("api_key"),
+        params.get("ca_cert"),
+        params["validate_certs"],
+        username=username,
+        password=password,
+    )
+
+
 def _ssl_context(ca_cert: str | None, validate_certs: bool) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=ca_cert)
     if not validate_certs:
@@ -104,6 +172,8 @@ class K8sClient:
         ca_cert: str | None = None,
         validate_certs: bool = True,
         timeout: float = DEFAULT_TIMEOUT,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         scheme = urllib.parse.urlsplit(api_url).scheme
         if scheme not in ("http", "https"):
@@ -113,6 +183,9 @@ class K8sClient:
         self._headers = {"Accept": JSON, "User-Agent": _USER_AGENT}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
+        elif username:
+            token = base64.b64encode(f"{username}:{password or ''}".encode()).decode("ascii")
+            self._headers["Authorization"] = f"Basic {token}"
         # An empty ProxyHandler: http_proxy set for the pod's egress must not catch localhost:8888.
         handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({}), _NoRedirect()]
         if scheme == "https":
@@ -152,3 +225,6 @@ class K8sClient:
 
     def merge_patch(self, path: str, patch: dict) -> dict:
         return self.request("PATCH", path, patch, content_type=MERGE_PATCH)
+
+    def replace(self, path: str, body: dict) -> dict:
+        return self.request("PUT", path, body)

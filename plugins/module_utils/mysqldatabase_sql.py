@@ -462,6 +462,29 @@ def find_account(session: Session, user: str, host: str) -> dict | None:
     return next((row for row in rows if str(row["host"]).lower() == host), None)
 
 
+# Global privileges that let an account administer other accounts or the server itself.
+ADMINISTRATIVE_PRIVILEGES = {"Grant_priv": "GRANT OPTION", "Create_user_priv": "CREATE USER", "Super_priv": "SUPER"}
+
+
+def other_hosts(session: Session, user: str, host: str) -> list[str]:
+    """Hosts of the other accounts with this user name, lower case."""
+    rows = session.rows(
+        "SELECT Host AS host FROM mysql.user WHERE User = %s", (user,), purpose=f"looking up accounts named {user!r}"
+    )
+    return sorted({str(row["host"]).lower() for row in rows} - {host})
+
+
+def administrative_privileges(session: Session, user: str, host: str) -> list[str]:
+    """The administrative global privileges (GRANT OPTION, CREATE USER, SUPER) the account holds."""
+    rows = session.rows(
+        f"SELECT Host AS host, {', '.join(ADMINISTRATIVE_PRIVILEGES)} FROM mysql.user WHERE User = %s",  # noqa: S608 - constants
+        (user,),
+        purpose=f"reading the global privileges of {account(user, host)}",
+    )
+    row = next((row for row in rows if str(row["host"]).lower() == host), None)
+    return [name for column, name in ADMINISTRATIVE_PRIVILEGES.items() if row and row[column] == "Y"]
+
+
 def resolve_character_set(
     session: Session, character_set: str | None, collation: str | None
 ) -> tuple[str | None, str | None]:

@@ -83,7 +83,10 @@ options:
         belong to O(character_set) when both are set.
     type: str
   username:
-    description: Name of the user; at most 80 characters on MariaDB, 32 on MySQL.
+    description:
+      - Name of the user; at most 80 characters on MariaDB, 32 on MySQL.
+      - A new account is refused while an account of the same name exists for another host that
+        this MySQLDatabase does not own, since it would take over that account's logins.
     type: str
     required: true
   user_host:
@@ -132,7 +135,8 @@ options:
     description:
       - Take over a database or user that exists without an ownership record, and one recorded for
         an earlier MySQLDatabase of the same namespace and name (deleted without its finalizer).
-      - Objects recorded for another MySQLDatabase are never taken over.
+      - Objects recorded for another MySQLDatabase are never taken over, nor accounts holding
+        C(GRANT OPTION), C(CREATE USER) or C(SUPER) on the whole server (reason V(ReservedName)).
     type: bool
     default: false
   deletion_policy:
@@ -293,6 +297,7 @@ from ansible.module_utils.mysqldatabase_sql import (
     ServerInfo,
     Session,
     account,
+    administrative_privileges,
     find_account,
     find_schema,
     grant_database_pattern,
@@ -301,6 +306,7 @@ from ansible.module_utils.mysqldatabase_sql import (
     lock_name,
     native_password_hash,
     normalize_privileges,
+    other_hosts,
     ownership_action,
     priv_columns,
     quote_identifier,
@@ -375,6 +381,12 @@ def check_params(params: dict) -> None:
     validate_database_name(params["database"], params["metadata_schema"])
     validate_user_host(params["user_host"])
     normalize_privileges(params["privileges"])
+    if params["username"] == params["login_user"]:
+        raise MySQLDatabaseError(
+            "ReservedName",
+            f"The user name {params['username']!r} is the operator's own admin account, which no "
+            "MySQLDatabase may use; set spec.username to another name.",
+        )
 
 
 def target_of(params: dict, info: ServerInfo) -> Target:
@@ -476,7 +488,40 @@ def decide_ownership(session: Session, store: OwnerRecords, target: Target, adop
         target.owner,
         adopt,
     )
+    if user_action in ("claim", "adopt"):
+        refuse_second_account(session, store, target)
+    if user_action == "adopt":
+        refuse_administrative_account(session, target)
     return Claim(db_record, schema_row, db_action), Claim(user_record, account_row, user_action)
+
+
+def refuse_second_account(session: Session, store: OwnerRecords, target: Target) -> None:
+    """Never add an account beside another one of the same user name that is not this CR's: the
+    server picks the most specific host, so it would take over the other account's logins (the
+    admin's own, or another MySQLDatabase's)."""
+    for host in other_hosts(session, target.user, target.host):
+        record = store.get("user", target.user, host)
+        if record is not None and record.owner.uid == target.owner.uid:
+            continue
+        owner = f"owned by MySQLDatabase {record.owner}" if record else "not created by the operator"
+        raise MySQLDatabaseError(
+            "Conflict" if record else "AlreadyExists",
+            f"The user name {target.user!r} already has an account for host {host!r} ({owner}); a second "
+            f"account {target.account} would change which account its clients log in as. Set spec.username "
+            "to another name.",
+        )
+
+
+def refuse_administrative_account(session: Session, target: Target) -> None:
+    """Adopting strips an account down to one database: never do that to one that administers the server."""
+    held = administrative_privileges(session, target.user, target.host)
+    if held:
+        raise MySQLDatabaseError(
+            "ReservedName",
+            f"The user {target.account} holds {', '.join(held)} on the whole server: it administers the "
+            "server (it may be the operator's own admin account) and is never adopted. Set spec.username "
+            "to another name.",
+        )
 
 
 def ensure_present(session: Session, info: ServerInfo, store: OwnerRecords, target: Target, params: dict) -> dict:

@@ -114,6 +114,16 @@ def test_system_names_are_refused(stack: Stack, namespace: str, spec: dict[str, 
     assert next(iter(spec.values())) in condition["message"]
 
 
+def test_the_admin_account_is_never_taken_over(stack: Stack, namespace: str) -> None:
+    admin = stack.state.mysql_admin_user
+    create_cr(stack, namespace, "takeover", {"username": admin, "adoptExisting": True})
+    condition = wait_reason(stack, namespace, "takeover", "ReservedName")
+    assert "admin account" in condition["message"]
+    # The admin keeps its password and privileges: another CR still becomes Ready.
+    create_cr(stack, namespace, "afterwards")
+    wait_ready(stack, namespace, "afterwards")
+
+
 def test_too_long_name_tells_which_field_to_set(stack: Stack, namespace: str) -> None:
     name = "a" * 70
     create_cr(stack, namespace, name)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..context import Context
 from ..crs import CrRef
+from ..health import CrHealth
 from ..report import CaseResult
 from .common import passwords_changed, server_hashes
 
@@ -15,51 +19,59 @@ NAMESPACE = "faults-outage"
 OUTAGE_REASON = "ServerUnreachable"
 
 
+@dataclass
+class Outages:
+    """The CRs Ready before the first outage (with their passwords) and every CR made since."""
+
+    before: dict[CrRef, CrHealth]
+    hashes_before: dict[CrRef, str]
+    everyone: list[CrRef] = field(default_factory=list)
+
+
+def _outage(ctx: Context, state: Outages, index: int, rng: random.Random, result: CaseResult) -> dict[str, Any]:
+    """One outage: CRs report ServerUnreachable, the operator keeps running, all heal, no password changes."""
+    crash, stack, existing = index % 2 == 1, ctx.stack, list(state.before)
+    operator_pid = stack.operator_pid()
+    stack.stop_mariadb(crash=crash)
+    started = time.monotonic()
+    ctx.poke(state.everyone, f"outage-{index}")  # every CR so far, those made in earlier outages too
+    state.everyone += ctx.create(
+        [CrRef(NAMESPACE, f"outage-new-{index}-{i}") for i in range(ctx.settings.profile.outage_new_crs)]
+    )
+    reasons = ctx.health.wait_reason(state.everyone, OUTAGE_REASON, timeout=180)
+    wrong = {str(ref): reason for ref, reason in reasons.items() if reason != OUTAGE_REASON}
+    time.sleep(rng.uniform(2.0, 8.0))
+    kept_running = operator_pid is not None and stack.operator_pid() == operator_pid
+    down_for = time.monotonic() - started
+    stack.start_mariadb()
+    after = ctx.wait_healthy(state.everyone)
+    changed = passwords_changed(state.before, after, state.hashes_before, server_hashes(stack, existing))
+    if all(h.healthy for h in after) and kept_running and not wrong and not changed:
+        result.faults_survived += 1
+    result.problems += [f"{ref}: reported {reason or 'nothing'} during the outage" for ref, reason in wrong.items()]
+    result.problems += [f"{ref}: password changed because of the outage" for ref in changed]
+    if not kept_running:
+        result.problems.append("the operator did not keep running during the outage")
+    return {
+        "kind": "SIGKILL" if crash else "SIGTERM",
+        "down_seconds": round(down_for, 1),
+        "reported_server_unreachable": len(reasons) - len(wrong),
+        "operator_kept_running": kept_running,
+        "passwords_changed": len(changed),
+        "healthy_after": sum(h.healthy for h in after),
+    }
+
+
 def run_mariadb_outage(ctx: Context) -> CaseResult:
-    profile, stack = ctx.settings.profile, ctx.stack
-    rng = ctx.rng("mariadb_outage")
+    profile, rng = ctx.settings.profile, ctx.rng("mariadb_outage")
     result = CaseResult("mariadb_outage")
     refs = ctx.create([CrRef(NAMESPACE, f"outage-{i:02d}") for i in range(profile.outage_crs)], parallel=4)
-    before = {h.ref: h for h in ctx.wait_healthy(refs)}
-    hashes_before = server_hashes(stack, refs)
+    state = Outages({h.ref: h for h in ctx.wait_healthy(refs)}, server_hashes(ctx.stack, refs), list(refs))
     outages = []
-    everyone = list(refs)
     for index in range(profile.outages):
-        crash = index % 2 == 1
-        operator_pid = stack.operator_pid()
-        stack.stop_mariadb(crash=crash)
         result.faults_injected += 1
-        started = time.monotonic()
-        new = [CrRef(NAMESPACE, f"outage-new-{index}-{i}") for i in range(profile.outage_new_crs)]
-        ctx.create(new)
-        everyone += new
-        ctx.poke(refs, f"outage-{index}")
-        reasons = ctx.health.wait_reason(everyone, OUTAGE_REASON, timeout=180)
-        wrong = {str(ref): reason for ref, reason in reasons.items() if reason != OUTAGE_REASON}
-        time.sleep(rng.uniform(2.0, 8.0))
-        operator_kept_running = operator_pid is not None and stack.operator_pid() == operator_pid
-        down_for = time.monotonic() - started
-        stack.start_mariadb()
-        after = ctx.wait_healthy(everyone)
-        changed = passwords_changed(before, after, hashes_before, server_hashes(stack, refs))
-        healthy = all(h.healthy for h in after)
-        if healthy and operator_kept_running and not wrong and not changed:
-            result.faults_survived += 1
-        result.problems += [f"{ref}: reported {reason or 'nothing'} during the outage" for ref, reason in wrong.items()]
-        result.problems += [f"{ref}: password changed because of the outage" for ref in changed]
-        if not operator_kept_running:
-            result.problems.append("the operator did not keep running during the outage")
-        outages.append(
-            {
-                "kind": "SIGKILL" if crash else "SIGTERM",
-                "down_seconds": round(down_for, 1),
-                "reported_server_unreachable": len(reasons) - len(wrong),
-                "operator_kept_running": operator_kept_running,
-                "passwords_changed": len(changed),
-                "healthy_after": sum(h.healthy for h in after),
-            }
-        )
+        outages.append(_outage(ctx, state, index, rng, result))
         log.info("mariadb_outage: outage %d: %s", index + 1, outages[-1])
-    ctx.settle(result, everyone)
+    ctx.settle(result, state.everyone)
     result.details.update(outages=outages)
     return result

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from external_mysql_operator.faults.proctree import command_names, descendants, parent_map
+from external_mysql_operator.faults.proctree import command_names, descendants, parent_map, stopped
 
 
-def _proc(root: Path, pid: int, ppid: int, comm: str) -> None:
+def _proc(root: Path, pid: int, ppid: int, comm: str, state: str = "S") -> None:
     folder = root / str(pid)
     folder.mkdir(parents=True)
-    # The command name may contain spaces and parentheses; the parent PID is the 4th field.
-    (folder / "stat").write_text(f"{pid} ({comm}) S {ppid} {pid} {pid} 0 -1\n")
+    # The command name may contain spaces and parentheses; the state is the 3rd field, the parent PID the 4th.
+    (folder / "stat").write_text(f"{pid} ({comm}) {state} {ppid} {pid} {pid} 0 -1\n")
     (folder / "comm").write_text(comm + "\n")
 
 
@@ -27,3 +27,9 @@ def test_descendants_include_children_that_left_the_process_group(tmp_path: Path
     assert parents[13] == 12
     assert descendants(10, parents) == {11, 12, 13}
     assert command_names([11, 12, 99], tmp_path) == ["ansible-runner", "ansible-playboo"]
+
+
+def test_stopped_finds_processes_in_state_t(tmp_path: Path) -> None:
+    _proc(tmp_path, 5, 1, "etcd", state="T")
+    _proc(tmp_path, 6, 1, "mariadbd (T) x")
+    assert stopped([5, 6, 7], tmp_path) == [5]

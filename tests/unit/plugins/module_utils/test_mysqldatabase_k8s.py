@@ -20,6 +20,9 @@ from ansible.module_utils.mysqldatabase_k8s import (
     K8sApiError,
     K8sClient,
     apply_merge_patch,
+    client_from_params,
+    connection_argument_spec,
+    operator_credentials,
     resource_path,
 )
 from cryptography import x509
@@ -61,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    do_GET = do_POST = do_PATCH = _answer
+    do_GET = do_POST = do_PATCH = do_PUT = _answer
 
     def log_message(self, fmt: str, *args: Any) -> None:
         pass
@@ -143,6 +146,103 @@ def test_create_posts_json(api: FakeApi, client: K8sClient) -> None:
     api.routes["POST", "/api/v1/namespaces/team-a/events"] = (201, {"metadata": {"name": "app.1"}})
     assert client.create("/api/v1/namespaces/team-a/events", {"kind": "Event"})["metadata"]["name"] == "app.1"
     assert api.requests[0]["headers"]["Content-Type"] == "application/json"
+
+
+def test_replace_puts_json(api: FakeApi, client: K8sClient) -> None:
+    api.routes["PUT", "/api/v1/namespaces/team-a/secrets/app"] = (200, {"metadata": {"resourceVersion": "2"}})
+    assert client.replace("/api/v1/namespaces/team-a/secrets/app", {"kind": "Secret"})["metadata"] == {
+        "resourceVersion": "2"
+    }
+    assert api.requests[0]["method"] == "PUT"
+    assert json.loads(api.requests[0]["body"]) == {"kind": "Secret"}
+
+
+def test_basic_auth_is_sent_for_a_username(api: FakeApi) -> None:
+    api.routes["GET", CR_PATH] = (200, {})
+    K8sClient(api.url, username="b3duZXI=", password="unused").get(CR_PATH)
+    assert api.requests[0]["headers"]["Authorization"] == "Basic YjNkdVpYST06dW51c2Vk"
+
+
+# ansible-operator's kubeconfig template (internal/ansible/proxy/kubeconfig) as it writes it for a run.
+OPERATOR_KUBECONFIG = """---
+apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    insecure-skip-tls-verify: true
+    server: http://eyJvd25lciI6MX0=@localhost:8888
+  name: proxy-server
+contexts:
+- context:
+    cluster: proxy-server
+    user: admin/proxy-server
+  name: team-a/proxy-server
+current-context: team-a/proxy-server
+preferences: {}
+users:
+- name: admin/proxy-server
+  user:
+    username: eyJvd25lciI6MX0=
+    password: unused
+"""
+
+
+def test_operator_kubeconfig_yields_its_owner_user(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(OPERATOR_KUBECONFIG)
+    assert operator_credentials(str(kubeconfig)) == ("eyJvd25lciI6MX0=", "unused")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "users:\n- name: a\n  user:\n    token: abc\n",
+        OPERATOR_KUBECONFIG + "- name: b\n  user:\n    username: other\n    password: x\n",
+        "",
+    ],
+    ids=["token-user", "two-users", "empty"],
+)
+def test_other_kubeconfigs_yield_no_credentials(tmp_path: Path, text: str) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(text)
+    assert operator_credentials(str(kubeconfig)) is None
+
+
+def test_missing_kubeconfig_yields_no_credentials(tmp_path: Path) -> None:
+    assert operator_credentials(str(tmp_path / "absent")) is None
+    assert operator_credentials(None) is None
+
+
+def test_client_from_params_sends_the_operator_user(api: FakeApi, tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(OPERATOR_KUBECONFIG)
+    api.routes["GET", CR_PATH] = (200, {})
+    params = {
+        "api_url": api.url,
+        "api_key": None,
+        "ca_cert": None,
+        "validate_certs": True,
+        "kubeconfig": str(kubeconfig),
+    }
+    client_from_params(params).get(CR_PATH)
+    client_from_params({**params, "api_key": "t0ken"}).get(CR_PATH)
+    assert api.requests[0]["headers"]["Authorization"].startswith("Basic ")
+    assert api.requests[1]["headers"]["Authorization"] == "Bearer t0ken"
+
+
+def test_connection_options_fall_back_to_kubernetes_core_variables() -> None:
+    def fallback() -> None:
+        pass
+
+    spec = connection_argument_spec(fallback)
+    assert {name: option["fallback"][1] for name, option in spec.items()} == {
+        "api_url": ["K8S_AUTH_HOST"],
+        "api_key": ["K8S_AUTH_API_KEY"],
+        "ca_cert": ["K8S_AUTH_SSL_CA_CERT"],
+        "validate_certs": ["K8S_AUTH_VERIFY_SSL"],
+        "kubeconfig": ["K8S_AUTH_KUBECONFIG"],
+    }
+    assert spec["api_key"]["no_log"] is True
 
 
 def test_api_status_errors_carry_code_message_and_reason(api: FakeApi, client: K8sClient) -> None:

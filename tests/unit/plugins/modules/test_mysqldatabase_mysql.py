@@ -297,6 +297,55 @@ def test_adopt_existing_records_owner(mariadb, params):
     assert module.run(params)["changed"] is False
 
 
+@pytest.mark.parametrize(
+    "privilege", ["ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", "CREATE USER ON *.* TO %s@'%%'"]
+)
+def test_adopt_existing_never_takes_over_an_administrative_account(mariadb, params, privilege):
+    mariadb.query("CREATE USER %s@'%%' IDENTIFIED BY 'theirs'", (params["username"],))
+    mariadb.query(f"GRANT {privilege}", (params["username"],))
+
+    error = fail({**params, "adopt_existing": True})
+
+    assert error.reason == "ReservedName" and "never adopted" in error.msg
+    assert mariadb.connect(params["username"], "theirs").open
+    assert owner_rows(mariadb, "user", params["username"]) == []
+    assert params["database"] not in databases(mariadb)
+
+
+def test_adopt_existing_never_takes_over_the_admin_account(mariadb, params):
+    error = fail({**params, "username": params["login_user"], "adopt_existing": True})
+
+    assert error.reason == "ReservedName"
+    assert module.run(params)["changed"], "the admin must still log in and work"
+
+
+def test_the_admin_user_name_is_refused_before_connecting(params):
+    error = fail({**params, "username": params["login_user"], "login_password": "not-the-password"})
+
+    assert error.reason == "ReservedName" and "admin account" in error.msg
+
+
+def test_second_account_beside_another_crs_user_is_refused(mariadb, params):
+    module.run(params)
+    intruder = other_cr(params, user_host="127.0.0.1", database=params["database"] + "_x", adopt_existing=True)
+
+    error = fail(intruder)
+
+    assert error.reason == "Conflict" and "'%'" in error.msg
+    assert accounts(mariadb, params["username"]) == ["%"]
+    assert can_use(mariadb, params)
+
+
+def test_second_account_beside_an_unmanaged_account_is_refused(mariadb, params):
+    mariadb.query("CREATE USER %s@'%%' IDENTIFIED BY 'theirs'", (params["username"],))
+
+    error = fail({**params, "user_host": "127.0.0.1", "adopt_existing": True})
+
+    assert error.reason == "AlreadyExists" and "'%'" in error.msg
+    assert accounts(mariadb, params["username"]) == ["%"]
+    assert mariadb.connect(params["username"], "theirs").open
+
+
 # --- repairs -------------------------------------------------------------------------------------
 
 

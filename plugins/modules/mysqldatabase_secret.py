@@ -1,0 +1,170 @@
+#!/usr/bin/python
+# Copyright (c) external-mysql-operator contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: mysqldatabase_secret
+short_description: Create or replace the application Secret of a MySQLDatabase
+description:
+  - Writes the core/v1 Secret O(definition) with O(data), as kubernetes.core.k8s does with
+    C(state=present) and C(force=true) - created when it does not exist, else replaced whole (labels,
+    annotations, owner references and keys not given here are removed).
+  - Talks to the Kubernetes API with the Python standard library only, so it is cheap to start inside
+    ansible-operator, where importing the kubernetes client costs seconds of CPU per reconcile.
+  - Sends the user of O(kubeconfig) when it is the kubeconfig ansible-operator writes for a reconcile,
+    as kubernetes.core does, so that the proxy watches the Secret for the custom resource that owns it.
+  - The caller decides whether a write is needed; the module always writes (outside check mode).
+author:
+  - external-mysql-operator contributors
+options:
+  api_url:
+    description:
+      - URL of the Kubernetes API.
+      - Defaults to the environment variable E(K8S_AUTH_HOST) when it is set, else to
+        ansible-operator's proxy C(http://localhost:8888).
+    type: str
+    default: http://localhost:8888
+  api_key:
+    description:
+      - Bearer token for O(api_url). Not needed behind ansible-operator's proxy.
+      - Defaults to the environment variable E(K8S_AUTH_API_KEY).
+    type: str
+  ca_cert:
+    description:
+      - CA bundle that signed the API server's certificate, for an C(https) O(api_url).
+      - Defaults to the environment variable E(K8S_AUTH_SSL_CA_CERT).
+    type: path
+  validate_certs:
+    description:
+      - Whether to verify the API server's certificate for an C(https) O(api_url).
+      - Defaults to the environment variable E(K8S_AUTH_VERIFY_SSL).
+    type: bool
+    default: true
+  kubeconfig:
+    description:
+      - The kubeconfig ansible-operator writes for each reconcile; only its basic-auth user is used
+        (it names the custom resource being reconciled). Ignored when O(api_key) is set.
+      - Defaults to the environment variable E(K8S_AUTH_KUBECONFIG).
+    type: path
+  definition:
+    description:
+      - The Secret to write without its data, with C(apiVersion=v1), C(kind=Secret), C(metadata.name)
+        and C(metadata.namespace).
+    type: dict
+    required: true
+  data:
+    description:
+      - The Secret's C(data), values base64 encoded. Never logged.
+    type: dict
+    default: {}
+notes:
+  - Supports check mode (reads, never writes).
+"""
+
+EXAMPLES = r"""
+- name: Ensure the application Secret holds the connection details
+  mysqldatabase_secret:
+    definition:
+      apiVersion: v1
+      kind: Secret
+      type: Opaque
+      metadata:
+        name: shop
+        namespace: team-a
+    data:
+      password: "{{ 'secret' | b64encode }}"
+  no_log: true
+"""
+
+RETURN = r"""
+method:
+  description: V(create) or V(replace); what was done (in check mode, what would be done).
+  returned: always
+  type: str
+  sample: create
+metadata:
+  description: Name, namespace, uid and resourceVersion of the Secret written (empty in check mode).
+  returned: always
+  type: dict
+reason:
+  description: V(SecretWriteFailed) when the module failed.
+  returned: failed
+  type: str
+  sample: SecretWriteFailed
+status_code:
+  description: HTTP status of the failed request, 0 when the API could not be reached.
+  returned: failed
+  type: int
+  sample: 422
+"""
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.mysqldatabase_k8s import (
+    K8sApiError,
+    K8sClient,
+    client_from_params,
+    connection_argument_spec,
+    resource_path,
+)
+
+FAILED_REASON = "SecretWriteFailed"
+KEPT_METADATA = ("name", "namespace", "uid", "resourceVersion")
+
+ARGUMENT_SPEC = {
+    **connection_argument_spec(env_fallback),
+    "definition": {"type": "dict", "required": True},
+    "data": {"type": "dict", "default": {}, "no_log": True},
+}
+
+
+def check_definition(definition: dict) -> str:
+    """A message naming what is wrong with the definition, or an empty string."""
+    metadata = definition.get("metadata") if isinstance(definition.get("metadata"), dict) else {}
+    if definition.get("apiVersion") != "v1" or definition.get("kind") != "Secret":
+        return "definition must be a core/v1 Secret (apiVersion v1, kind Secret)"
+    if not metadata.get("name") or not metadata.get("namespace"):
+        return "definition must set metadata.name and metadata.namespace"
+    if "data" in definition or "stringData" in definition:
+        return "the Secret's data goes in the data option, which is never logged, not in definition"
+    return ""
+
+
+def write(client: K8sClient, definition: dict, data: dict, check_mode: bool) -> dict:
+    metadata = definition["metadata"]
+    body = {**definition, "data": data}
+    collection = resource_path("v1", "secrets", metadata["namespace"])
+    path = resource_path("v1", "secrets", metadata["namespace"], metadata["name"])
+    try:
+        client.get(path)
+        method = "replace"
+    except K8sApiError as error:
+        if error.status != 404:
+            raise
+        method = "create"
+    written: dict = {}
+    if not check_mode:
+        written = client.create(collection, body) if method == "create" else client.replace(path, body)
+    kept = {key: value for key, value in (written.get("metadata") or {}).items() if key in KEPT_METADATA}
+    return {"changed": True, "method": method, "metadata": kept}
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    problem = check_definition(module.params["definition"])
+    if problem:
+        module.fail_json(msg=problem, reason=FAILED_REASON, status_code=0)
+    params = module.params
+    try:
+        result = write(client_from_params(params), params["definition"], params["data"], module.check_mode)
+    except (ValueError, OSError) as error:
+        module.fail_json(msg=f"cannot set up the Kubernetes client: {error}", reason=FAILED_REASON, status_code=0)
+    except K8sApiError as error:
+        module.fail_json(msg=f"write the Secret: {error}", reason=FAILED_REASON, status_code=error.status)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

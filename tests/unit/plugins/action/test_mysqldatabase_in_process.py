@@ -1,0 +1,114 @@
+"""The in-process action plugin gives the same task results as running the modules the usual way.
+
+Each test runs a real ansible-playbook twice, once with plugins/action (modules in the worker) and once
+without (AnsiballZ and a new Python), and compares what the task registered.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.unit.plugins.modules.secrets_api import SecretsApi, serving
+
+REPO = Path(__file__).resolve().parents[4]
+ACTION_LINKS = ("mysqldatabase_mysql", "mysqldatabase_refuse", "mysqldatabase_secret", "mysqldatabase_secret_info")
+
+
+@pytest.fixture
+def api() -> Iterator[SecretsApi]:
+    with serving() as server:
+        yield server
+
+
+def run_task(tmp_path: Path, task: dict[str, Any], in_process: bool) -> dict[str, Any]:
+    """Run one task on localhost and return what it registered."""
+    out = tmp_path / ("in-process.json" if in_process else "module.json")
+    play = [
+        {
+            "hosts": "localhost",
+            "gather_facts": False,
+            "tasks": [
+                {**task, "register": "result", "ignore_errors": True},
+                {"ansible.builtin.copy": {"content": "{{ result | to_json }}", "dest": str(out)}},
+            ],
+        }
+    ]
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(yaml.safe_dump(play))
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_ACTION_PLUGINS": str(REPO / "plugins" / "action") if in_process else str(tmp_path / "none"),
+    }
+    subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+    )
+    return json.loads(out.read_text())
+
+
+def test_every_role_module_has_an_in_process_link() -> None:
+    for name in ACTION_LINKS:
+        link = REPO / "plugins" / "action" / f"{name}.py"
+        assert link.is_symlink() and os.readlink(link) == "mysqldatabase_in_process.py", name
+        assert (REPO / "plugins" / "modules" / f"{name}.py").is_file(), name
+
+
+def test_secret_info_result_is_the_modules(api: SecretsApi, tmp_path: Path) -> None:
+    api.add("ops", "server", {"piwik.pro/mysql-server": "default"}, data={"host": "aG9zdA=="})
+    api.add("team-a", "shop", data={"password": "cHc="})
+    task = {
+        "mysqldatabase_secret_info": {
+            "api_url": api.url,
+            "server_namespace": "ops",
+            "server_name": "default",
+            "namespace": "team-a",
+            "name": "shop",
+        }
+    }
+    in_process, module = run_task(tmp_path, task, True), run_task(tmp_path, task, False)
+    assert in_process == module
+    assert in_process["app_secret"]["data"] == {"password": "cHc="}
+
+
+def test_failure_and_no_log_values_are_the_modules(tmp_path: Path) -> None:
+    task = {
+        "mysqldatabase_mysql": {
+            "login_host": "127.0.0.1",
+            "login_port": 9,
+            "login_user": "admin",
+            "login_password": "hunter2-admin",
+            "connect_timeout": 2,
+            "database": "app",
+            "username": "app",
+            "password": "hunter2-app",
+            "owner_namespace": "team-a",
+            "owner_name": "app",
+            "owner_uid": "u1",
+        }
+    }
+    in_process, module = run_task(tmp_path, task, True), run_task(tmp_path, task, False)
+    assert in_process == module
+    assert in_process["failed"] is True
+    assert in_process["reason"] == "ServerUnreachable"
+    assert "hunter2" not in json.dumps(in_process)
+
+
+def test_refusal_result_is_the_modules(tmp_path: Path) -> None:
+    task = {"mysqldatabase_refuse": {"reason": "InvalidSpec", "message": "bad"}}
+    in_process, module = run_task(tmp_path, task, True), run_task(tmp_path, task, False)
+    assert in_process == module
+    assert in_process["mysqldatabase_failure"] == {"reason": "InvalidSpec", "message": "bad"}

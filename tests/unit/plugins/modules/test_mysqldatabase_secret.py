@@ -1,0 +1,100 @@
+"""Unit tests for the mysqldatabase_secret module, against a small fake API server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import mysqldatabase_secret
+import pytest
+
+from tests.unit.plugins.modules.secrets_api import SecretsApi, module_runner, serving
+
+SECRET_PATH = "/api/v1/namespaces/team-a/secrets/shop"
+DEFINITION = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "type": "Opaque",
+    "metadata": {
+        "name": "shop",
+        "namespace": "team-a",
+        "labels": {"app.kubernetes.io/managed-by": "external-mysql-operator"},
+        "ownerReferences": [{"apiVersion": "piwik.pro/v1", "kind": "MySQLDatabase", "name": "shop", "uid": "u1"}],
+    },
+}
+DATA = {"password": "c2VjcmV0LXB3"}
+
+
+@pytest.fixture
+def api() -> Iterator[SecretsApi]:
+    with serving() as server:
+        yield server
+
+
+@pytest.fixture
+def run(api: SecretsApi, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    monkeypatch.delenv("K8S_AUTH_KUBECONFIG", raising=False)
+    runner = module_runner(mysqldatabase_secret.main, monkeypatch, capsys)
+
+    def run_module(check_mode: bool = False, **args: Any) -> dict[str, Any]:
+        params = {"api_url": api.url, "definition": DEFINITION, "data": DATA, **args}
+        return runner(check_mode=check_mode, **params)
+
+    return run_module
+
+
+def test_absent_secret_is_created_with_definition_and_data(api: SecretsApi, run) -> None:
+    result = run()
+    assert (result["changed"], result["method"]) == (True, "create")
+    (write,) = api.writes()
+    assert (write["method"], write["path"]) == ("POST", "/api/v1/namespaces/team-a/secrets")
+    assert write["body"] == {**DEFINITION, "data": DATA}
+    assert result["metadata"] == {"name": "shop", "namespace": "team-a", "uid": "uid-new", "resourceVersion": "1"}
+
+
+def test_existing_secret_is_replaced_whole(api: SecretsApi, run) -> None:
+    api.add("team-a", "shop", {"stale": "label"}, data={"password": "b2xk", "extra": "eA=="})
+    result = run()
+    assert (result["changed"], result["method"]) == (True, "replace")
+    (write,) = api.writes()
+    assert (write["method"], write["path"]) == ("PUT", SECRET_PATH)
+    assert api.secrets["team-a", "shop"]["data"] == DATA
+    assert api.secrets["team-a", "shop"]["metadata"]["labels"] == DEFINITION["metadata"]["labels"]
+
+
+def test_check_mode_reads_but_never_writes(api: SecretsApi, run) -> None:
+    result = run(check_mode=True)
+    assert (result["changed"], result["method"]) == (True, "create")
+    assert api.writes() == []
+
+
+def test_data_never_appears_in_the_result(api: SecretsApi, run) -> None:
+    result = run()
+    assert "c2VjcmV0LXB3" not in str(result)
+
+
+@pytest.mark.parametrize(
+    ("definition", "message"),
+    [
+        ({**DEFINITION, "kind": "ConfigMap"}, "core/v1 Secret"),
+        ({**DEFINITION, "metadata": {"name": "shop"}}, "metadata.namespace"),
+        ({**DEFINITION, "data": DATA}, "data option"),
+    ],
+    ids=["not-a-secret", "no-namespace", "data-in-definition"],
+)
+def test_bad_definitions_are_refused_before_any_request(api: SecretsApi, run, definition: dict, message: str) -> None:
+    result = run(definition=definition)
+    assert result["failed"] is True
+    assert message in result["msg"]
+    assert api.requests == []
+
+
+def test_api_errors_fail_with_reason_and_status(api: SecretsApi, run) -> None:
+    api.errors["POST", "/api/v1/namespaces/team-a/secrets"] = (
+        422,
+        {"kind": "Status", "code": 422, "reason": "Invalid", "message": "data is invalid"},
+    )
+    result = run()
+    assert result["failed"] is True
+    assert (result["reason"], result["status_code"]) == ("SecretWriteFailed", 422)
+    assert "data is invalid" in result["msg"]
