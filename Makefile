@@ -198,11 +198,12 @@ catalog-push: ## Push the catalog image CATALOG_IMG.
 	$(MAKE) docker-push IMG=$(CATALOG_IMG)
 
 .PHONY: lint
-lint: venv collections ## ruff, yamllint and ansible-lint (production profile).
+lint: venv collections ## ruff, yamllint, ansible-lint (production profile) and hadolint.
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/yamllint -s .
 	$(VENV)/bin/ansible-lint --profile production
+	$(VENV)/bin/hadolint Dockerfile bundle.Dockerfile
 
 .PHONY: test-unit
 test-unit: venv collections ## Unit tests (need nothing running).
