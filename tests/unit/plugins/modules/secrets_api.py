@@ -21,7 +21,7 @@ class SecretsApi(ThreadingHTTPServer):
     """Keeps Secrets by (namespace, name); answers GET (one or a label-selected list), POST and PUT."""
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", 0), JsonHandler)
         self.secrets: dict[tuple[str, str], dict[str, Any]] = {}
         self.requests: list[dict[str, Any]] = []
         self.errors: dict[tuple[str, str], tuple[int, dict]] = {}
@@ -74,8 +74,10 @@ class SecretsApi(ThreadingHTTPServer):
         ]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: SecretsApi
+class JsonHandler(BaseHTTPRequestHandler):
+    """Records each request and answers with the server's `answer(method, path, body)`."""
+
+    server: Any
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -90,7 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    do_GET = do_POST = do_PUT = _serve
+    do_GET = do_POST = do_PUT = do_PATCH = _serve
 
     def log_message(self, fmt: str, *args: Any) -> None:
         pass

@@ -6,13 +6,15 @@ import copy
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import mysqldatabase_status
 import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.mysqldatabase_k8s import apply_merge_patch
+
+from tests.unit.plugins.modules.secrets_api import JsonHandler
 
 CR_PATH = "/apis/piwik.pro/v1/namespaces/team-a/mysqldatabases/app"
 STATUS_PATH = CR_PATH + "/status"
@@ -36,7 +38,7 @@ class FakeKube(ThreadingHTTPServer):
     """Serves one MySQLDatabase, applies merge patches to its status and accepts events."""
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", 0), JsonHandler)
         self.obj: dict[str, Any] | None = {
             "apiVersion": "piwik.pro/v1",
             "kind": "MySQLDatabase",
@@ -64,28 +66,6 @@ class FakeKube(ThreadingHTTPServer):
         if method == "PATCH":
             self.obj["status"] = apply_merge_patch(self.obj.get("status"), body["status"])
         return 200, self.obj
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: FakeKube
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length)) if length else None
-        self.server.requests.append(
-            {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
-        )
-        code, answer = self.server.answer(self.command, self.path, copy.deepcopy(body))
-        payload = json.dumps(answer).encode()
-        self.send_response(code)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_POST = do_PATCH = _serve
-
-    def log_message(self, fmt: str, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture
