@@ -372,6 +372,29 @@ def mysqldatabase_password(length: int = 32) -> str:
     return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
 
 
+def mysqldatabase_password_choice(app_secret: Mapping, rotate_token: str = "", length: int = 32) -> dict[str, Any]:
+    """Keep the application Secret's password, or generate one when there is none or a rotation is asked.
+
+    ``app_secret`` is the summary mysqldatabase_secret_info returns. A rotation is asked when
+    ``rotate_token`` (the rotation annotation's value) is set and differs from the one the Secret records.
+    Returns ``value`` (the password), ``is_new`` and ``rotation_requested`` (a rotation of an existing
+    Secret, which the role reports as an event).
+    """
+    if not isinstance(app_secret, Mapping):
+        raise AnsibleFilterError("mysqldatabase_password_choice: pass the app_secret of mysqldatabase_secret_info")
+    token = rotate_token if isinstance(rotate_token, str) else ""
+    rotation_asked = token != "" and token != str(app_secret.get("rotation") or "")
+    kept = str(app_secret.get("password") or "")
+    is_new = kept == "" or rotation_asked
+    return wrap_var(
+        {
+            "value": mysqldatabase_password(length) if is_new else kept,
+            "is_new": is_new,
+            "rotation_requested": rotation_asked and bool(app_secret.get("exists")),
+        }
+    )
+
+
 def _uri_host(host: str) -> str:
     try:
         address = ipaddress.ip_address(host)
@@ -417,16 +440,6 @@ def mysqldatabase_secret_data(conn: Mapping, template: Mapping | None = None) ->
             )
         data[_text(key)] = PLACEHOLDER_RE.sub(lambda match: values[match.group(1)], text)
     return {key: base64.b64encode(value.encode("utf-8")).decode("ascii") for key, value in data.items()}
-
-
-def mysqldatabase_secret_matches(existing_secret_data: Mapping | None, desired_data: Mapping) -> bool:
-    """Whether a Secret's ``data`` has exactly the desired keys and values (both base64 maps)."""
-    existing = {} if existing_secret_data is None else existing_secret_data
-    if not isinstance(existing, Mapping) or not isinstance(desired_data, Mapping):
-        raise AnsibleFilterError(
-            "mysqldatabase_secret_matches: pass the existing Secret's data and the desired data maps"
-        )
-    return dict(existing) == dict(desired_data)
 
 
 def mysqldatabase_events(
@@ -491,6 +504,6 @@ class FilterModule:
             "mysqldatabase_password": mysqldatabase_password,
             "mysqldatabase_settings": mysqldatabase_settings,
             "mysqldatabase_secret_data": mysqldatabase_secret_data,
-            "mysqldatabase_secret_matches": mysqldatabase_secret_matches,
+            "mysqldatabase_password_choice": mysqldatabase_password_choice,
             "mysqldatabase_events": mysqldatabase_events,
         }

@@ -16,7 +16,9 @@ description:
     ansible-operator, where importing the kubernetes client costs seconds of CPU per reconcile.
   - Sends the user of O(kubeconfig) when it is the kubeconfig ansible-operator writes for a reconcile,
     as kubernetes.core does, so that the proxy watches the Secret for the custom resource that owns it.
-  - The caller decides whether a write is needed; the module always writes (outside check mode).
+  - Writes only when the Secret differs from what is asked - a different C(type) or C(data), or a label,
+    annotation or owner reference of O(definition) missing or different - and reports C(changed=false)
+    otherwise, so the reconcile of an unchanged MySQLDatabase writes nothing.
 author:
   - external-mysql-operator contributors
 options:
@@ -81,12 +83,16 @@ EXAMPLES = r"""
 
 RETURN = r"""
 method:
-  description: V(create) or V(replace); what was done (in check mode, what would be done).
+  description:
+    - V(create), V(replace), or V(none) when the Secret was already as asked; what was done (in check
+      mode, what would be done).
   returned: always
   type: str
   sample: create
 metadata:
-  description: Name, namespace, uid and resourceVersion of the Secret written (empty in check mode).
+  description:
+    - Name, namespace, uid and resourceVersion of the Secret written or found up to date (empty in check
+      mode when a write would be needed).
   returned: always
   type: dict
 reason:
@@ -132,18 +138,43 @@ def check_definition(definition: dict) -> str:
     return ""
 
 
+def _owner_reference_present(wanted: dict, references: list) -> bool:
+    return any(all(ref.get(key) == value for key, value in wanted.items()) for ref in references)
+
+
+def up_to_date(existing: dict, body: dict) -> bool:
+    """Whether the existing Secret already holds the type, data, labels, annotations and owners asked for."""
+    have, want = existing.get("metadata") or {}, body["metadata"]
+    return (
+        existing.get("type", "Opaque") == body.get("type", "Opaque")
+        and (existing.get("data") or {}) == body["data"]
+        and all(
+            (have.get(field) or {}).get(k) == v
+            for field in ("labels", "annotations")
+            for k, v in (want.get(field) or {}).items()
+        )
+        and all(
+            _owner_reference_present(ref, have.get("ownerReferences") or [])
+            for ref in want.get("ownerReferences") or []
+        )
+    )
+
+
 def write(client: K8sClient, definition: dict, data: dict, check_mode: bool) -> dict:
     metadata = definition["metadata"]
     body = {**definition, "data": data}
     collection = resource_path("v1", "secrets", metadata["namespace"])
     path = resource_path("v1", "secrets", metadata["namespace"], metadata["name"])
     try:
-        client.get(path)
+        existing = client.get(path)
         method = "replace"
     except K8sApiError as error:
         if error.status != 404:
             raise
-        method = "create"
+        existing, method = {}, "create"
+    if existing and up_to_date(existing, body):
+        kept = {key: value for key, value in (existing.get("metadata") or {}).items() if key in KEPT_METADATA}
+        return {"changed": False, "method": "none", "metadata": kept}
     written: dict = {}
     if not check_mode:
         written = client.create(collection, body) if method == "create" else client.replace(path, body)

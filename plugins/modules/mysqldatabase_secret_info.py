@@ -16,7 +16,11 @@ description:
     the reads are served from the operator's cache.
   - Sends the user of O(kubeconfig) when it is the kubeconfig ansible-operator writes for a reconcile,
     as kubernetes.core does, so that the proxy keeps watching the Secrets the custom resource owns.
-  - The result holds Secret data (base64); use C(no_log) on the task.
+  - Decodes the server connection and summarises the application Secret, and fails with the reason the
+    MySQLDatabase's C(Ready) condition shows when there is not exactly one server Secret
+    (C(ServerNotFound)), when it lacks a key (C(ServerSecretInvalid)) or when the application Secret
+    exists and is not owned by O(owner_uid) (C(SecretNotOwned)). One task where a reconcile had six.
+  - The result holds the server's password and the application Secret's data; use C(no_log) on the task.
 author:
   - external-mysql-operator contributors
 options:
@@ -67,6 +71,16 @@ options:
   name:
     description: Name of the application Secret. When omitted, only the server Secrets are read.
     type: str
+  owner_uid:
+    description:
+      - UID of the MySQLDatabase that must own the application Secret (an C(ownerReference) of kind
+        C(MySQLDatabase) with this UID). When given, an existing Secret owned by anything else fails the
+        module with C(SecretNotOwned); when omitted, RV(app_secret.owned) is always false.
+    type: str
+  rotation_annotation:
+    description: Annotation of the application Secret recording the password rotation last applied.
+    type: str
+    default: piwik.pro/password-rotation
 notes:
   - Supports check mode (it only reads).
 """
@@ -78,25 +92,48 @@ EXAMPLES = r"""
     server_name: default
     namespace: team-a
     name: shop
+    owner_uid: 3f1c2b9e-6d55-4a4e-9d1e-2f7b8c0a1d42
   register: secrets
   no_log: true
 """
 
 RETURN = r"""
-server_secrets:
-  description: The Secrets carrying the label, as the API returns them (zero, one or more).
-  returned: always
-  type: list
-  elements: dict
-app_secret:
-  description: The application Secret as the API returns it; empty when it does not exist or O(name) is omitted.
-  returned: always
+server:
+  description: The decoded server connection; C(port) and C(publish_port) are integers.
+  returned: success
   type: dict
+  sample:
+    host: mysql.internal
+    port: 3306
+    username: admin
+    password: (the admin password)
+    publish_host: mysql.db.svc
+    publish_port: 3306
+    ca_cert: ""
+server_secret_name:
+  description: Name of the server connection Secret that was read.
+  returned: success
+  type: str
+  sample: mysql-server-default
+app_secret:
+  description:
+    - The application Secret summarised. C(password) is its decoded password, only when it is owned by
+      O(owner_uid); C(rotation) the value of O(rotation_annotation); C(data) its data as stored (base64).
+  returned: success
+  type: dict
+  sample: {"exists": true, "owned": true, "password": "(the password)", "rotation": "", "data": {}}
 reason:
-  description: V(SecretReadFailed) when the module failed.
+  description:
+    - Why the module failed, V(ServerNotFound), V(ServerSecretInvalid), V(SecretNotOwned), or
+      V(SecretReadFailed) when the API refused or could not be reached.
   returned: failed
   type: str
   sample: SecretReadFailed
+mysqldatabase_failure:
+  description: The reason and a message for the C(Ready) condition, naming what to fix (never a value).
+  returned: failed
+  type: dict
+  sample: {"reason": "ServerNotFound", "message": "No Secret labelled piwik.pro/mysql-server=eu in namespace ops; ..."}
 status_code:
   description: HTTP status of the failed request, 0 when the API could not be reached.
   returned: failed
@@ -114,6 +151,8 @@ from ansible.module_utils.mysqldatabase_k8s import (
     connection_argument_spec,
     resource_path,
 )
+from ansible.module_utils.mysqldatabase_secrets import app_secret as summarise_app_secret
+from ansible.module_utils.mysqldatabase_secrets import server_connection
 
 FAILED_REASON = "SecretReadFailed"
 
@@ -124,7 +163,17 @@ ARGUMENT_SPEC = {
     "server_name": {"type": "str", "required": True},
     "namespace": {"type": "str"},
     "name": {"type": "str"},
+    "owner_uid": {"type": "str"},
+    "rotation_annotation": {"type": "str", "default": "piwik.pro/password-rotation"},
 }
+
+
+class Refusal(Exception):
+    """What the MySQLDatabase's Ready condition says when the Secrets cannot be used."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason, self.message = reason, message
 
 
 def server_secrets(client: K8sClient, params: dict) -> list:
@@ -144,16 +193,53 @@ def app_secret(client: K8sClient, params: dict) -> dict:
         raise
 
 
+def the_server(secrets: list, params: dict) -> tuple[str, dict]:
+    """The name and the decoded connection of the one server Secret; Refusal otherwise."""
+    if len(secrets) != 1:
+        raise Refusal(
+            "ServerNotFound",
+            f"{'No' if not secrets else 'More than one'} Secret labelled "
+            f"{params['server_label']}={params['server_name']} in namespace {params['server_namespace']}; "
+            "the platform team creates exactly one per server (keys host, port, username, password).",
+        )
+    name = str((secrets[0].get("metadata") or {}).get("name", ""))
+    connection = server_connection(secrets[0].get("data") or {})
+    if not connection.pop("valid"):
+        raise Refusal("ServerSecretInvalid", f"Secret {params['server_namespace']}/{name}: {connection['message']}")
+    del connection["message"]
+    return name, connection
+
+
+def the_app_secret(secret: dict, params: dict) -> dict:
+    """The application Secret summarised; Refusal when it exists and someone else owns it."""
+    summary = summarise_app_secret(secret, params["owner_uid"] or "", params["rotation_annotation"])
+    if params["owner_uid"] and summary["exists"] and not summary["owned"]:
+        raise Refusal(
+            "SecretNotOwned",
+            f"Secret {params['namespace']}/{params['name']} exists and is not owned by this MySQLDatabase; "
+            "set spec.secretName to another name or delete that Secret.",
+        )
+    return summary
+
+
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, required_by={"name": ("namespace",)})
     params = module.params
     try:
         client = client_from_params(params)
+        name, server = the_server(server_secrets(client, params), params)
         result = {
             "changed": False,
-            "server_secrets": server_secrets(client, params),
-            "app_secret": app_secret(client, params),
+            "server": server,
+            "server_secret_name": name,
+            "app_secret": the_app_secret(app_secret(client, params), params),
         }
+    except Refusal as refusal:
+        module.fail_json(
+            msg=f"{refusal.reason}: {refusal.message}",
+            reason=refusal.reason,
+            mysqldatabase_failure={"reason": refusal.reason, "message": refusal.message},
+        )
     except (ValueError, OSError) as error:
         module.fail_json(msg=f"cannot set up the Kubernetes client: {error}", reason=FAILED_REASON, status_code=0)
     except K8sApiError as error:

@@ -6,6 +6,7 @@ without (AnsiballZ and a new Python), and compares what the task registered.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -29,8 +30,10 @@ def api() -> Iterator[SecretsApi]:
         yield server
 
 
-def run_task(tmp_path: Path, task: dict[str, Any], in_process: bool) -> dict[str, Any]:
-    """Run one task on localhost and return what it registered."""
+def run_task(
+    tmp_path: Path, task: dict[str, Any], in_process: bool, show: str = "{{ result | to_json }}"
+) -> dict[str, Any]:
+    """Run one task on localhost and return what it registered (or the JSON `show` makes of it)."""
     out = tmp_path / ("in-process.json" if in_process else "module.json")
     play = [
         {
@@ -38,7 +41,7 @@ def run_task(tmp_path: Path, task: dict[str, Any], in_process: bool) -> dict[str
             "gather_facts": False,
             "tasks": [
                 {**task, "register": "result", "ignore_errors": True},
-                {"ansible.builtin.copy": {"content": "{{ result | to_json }}", "dest": str(out)}},
+                {"ansible.builtin.copy": {"content": show, "dest": str(out)}},
             ],
         }
     ]
@@ -68,7 +71,8 @@ def test_every_role_module_has_an_in_process_link() -> None:
 
 
 def test_secret_info_result_is_the_modules(api: SecretsApi, tmp_path: Path) -> None:
-    api.add("ops", "server", {"piwik.pro/mysql-server": "default"}, data={"host": "aG9zdA=="})
+    server = {"host": "aG9zdA==", "username": "YWRtaW4=", "password": "cHc="}
+    api.add("ops", "server", {"piwik.pro/mysql-server": "default"}, data=server)
     api.add("team-a", "shop", data={"password": "cHc="})
     task = {
         "mysqldatabase_secret_info": {
@@ -81,7 +85,21 @@ def test_secret_info_result_is_the_modules(api: SecretsApi, tmp_path: Path) -> N
     }
     in_process, module = run_task(tmp_path, task, True), run_task(tmp_path, task, False)
     assert in_process == module
-    assert in_process["app_secret"]["data"] == {"password": "cHc="}
+    assert (in_process["server"]["host"], in_process["app_secret"]["data"]) == ("host", {"password": "cHc="})
+
+
+def test_results_are_data_never_templates(api: SecretsApi, tmp_path: Path) -> None:
+    # A Secret's content reaches the role marked unsafe: Jinja in it is passed on as text, never run.
+    jinja = base64.b64encode(b"{{ 6 * 7 }}").decode()
+    api.add(
+        "ops",
+        "server",
+        {"piwik.pro/mysql-server": "default"},
+        data={"host": jinja, "username": jinja, "password": jinja},
+    )
+    task = {"mysqldatabase_secret_info": {"api_url": api.url, "server_namespace": "ops", "server_name": "default"}}
+    shown = run_task(tmp_path, task, True, show="{{ {'host': result.server.host} | to_json }}")
+    assert shown == {"host": "{{ 6 * 7 }}"}
 
 
 def test_failure_and_no_log_values_are_the_modules(tmp_path: Path) -> None:

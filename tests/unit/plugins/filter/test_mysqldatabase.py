@@ -546,37 +546,43 @@ def test_incomplete_connection_is_a_programming_error(conn: Any) -> None:
         f.mysqldatabase_secret_data(conn)
 
 
-# --- mysqldatabase_secret_matches ---
+# --- mysqldatabase_password_choice ---
+
+ABSENT = {"exists": False, "owned": False, "password": "", "rotation": "", "data": {}}
+OWNED = {"exists": True, "owned": True, "password": "kept-pw", "rotation": "r1", "data": {}}
 
 
-def test_secret_matches_identical_data() -> None:
-    desired = f.mysqldatabase_secret_data(CONN, {"EXTRA": "{host}"})
-    assert f.mysqldatabase_secret_matches(dict(desired), desired) is True
+def test_password_choice_generates_one_for_a_new_secret() -> None:
+    choice = f.mysqldatabase_password_choice(ABSENT, "", 24)
+    assert (len(choice["value"]), choice["is_new"], choice["rotation_requested"]) == (24, True, False)
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        lambda data: data.update(password=base64.b64encode(b"other").decode()),
-        lambda data: data.pop("uri"),
-        lambda data: data.update(stale=base64.b64encode(b"x").decode()),
-    ],
-    ids=["changed-value", "missing-key", "extra-key"],
-)
-def test_secret_does_not_match_changed_missing_or_extra_keys(change: Any) -> None:
-    desired = f.mysqldatabase_secret_data(CONN)
-    existing = dict(desired)
-    change(existing)
-    assert f.mysqldatabase_secret_matches(existing, desired) is False
+def test_password_choice_keeps_the_secrets_password() -> None:
+    assert f.mysqldatabase_password_choice(OWNED, "r1") == {
+        "value": "kept-pw",
+        "is_new": False,
+        "rotation_requested": False,
+    }
+    assert f.mysqldatabase_password_choice(OWNED, "")["value"] == "kept-pw"
 
 
-def test_secret_without_data_does_not_match() -> None:
-    assert f.mysqldatabase_secret_matches(None, f.mysqldatabase_secret_data(CONN)) is False
+def test_password_choice_rotates_on_a_new_token() -> None:
+    choice = f.mysqldatabase_password_choice(OWNED, "r2")
+    assert (choice["is_new"], choice["rotation_requested"]) == (True, True)
+    assert choice["value"] not in ("kept-pw", "")
 
 
-def test_secret_matches_refuses_non_mappings() -> None:
-    with pytest.raises(AnsibleFilterError, match="data"):
-        f.mysqldatabase_secret_matches("abc", {})
+def test_password_choice_for_a_secret_without_password_or_with_a_token_at_creation() -> None:
+    # A deleted Secret (drift) gets a new password; a token set at creation is not a rotation event.
+    assert f.mysqldatabase_password_choice({**OWNED, "password": ""}, "r1")["is_new"] is True
+    choice = f.mysqldatabase_password_choice(ABSENT, "r1")
+    assert (choice["is_new"], choice["rotation_requested"]) == (True, False)
+
+
+def test_password_choice_is_unsafe_and_refuses_non_mappings() -> None:
+    assert isinstance(f.mysqldatabase_password_choice(OWNED, "r1")["value"], AnsibleUnsafeText)
+    with pytest.raises(AnsibleFilterError, match="app_secret"):
+        f.mysqldatabase_password_choice("abc", "")
 
 
 # --- through Ansible's templating ---
@@ -593,7 +599,7 @@ def test_filters_are_registered() -> None:
         "mysqldatabase_password",
         "mysqldatabase_settings",
         "mysqldatabase_secret_data",
-        "mysqldatabase_secret_matches",
+        "mysqldatabase_password_choice",
         "mysqldatabase_events",
     }
 

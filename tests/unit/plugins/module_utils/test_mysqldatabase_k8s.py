@@ -291,6 +291,18 @@ def test_proxy_environment_is_ignored(api: FakeApi, client: K8sClient, monkeypat
     assert K8sClient(api.url).get(CR_PATH) == {"ok": True}
 
 
+def test_plain_http_loads_no_tls_context(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Loading the system CA bundle costs tens of milliseconds in every module run; the operator's
+    # proxy is plain http and needs none.
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a TLS context was created for an http:// URL")
+
+    monkeypatch.setattr(ssl, "create_default_context", refuse)
+    monkeypatch.setattr(ssl, "_create_default_https_context", refuse)
+    api.routes["GET", CR_PATH] = (200, {"ok": True})
+    assert K8sClient(api.url).get(CR_PATH) == {"ok": True}
+
+
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://host/", "localhost:8888"])
 def test_only_http_urls_are_accepted(url: str) -> None:
     with pytest.raises(ValueError, match="http"):

@@ -62,6 +62,54 @@ def test_existing_secret_is_replaced_whole(api: SecretsApi, run) -> None:
     assert api.secrets["team-a", "shop"]["metadata"]["labels"] == DEFINITION["metadata"]["labels"]
 
 
+def _stored(**metadata: Any) -> dict[str, Any]:
+    """The Secret as DEFINITION and DATA would have written it, with metadata changed as given."""
+    return {**DEFINITION, "data": dict(DATA), "metadata": {**DEFINITION["metadata"], **metadata}}
+
+
+def test_a_secret_already_as_asked_is_not_written(api: SecretsApi, run) -> None:
+    # Extra labels and the owner reference ansible-operator's proxy appends do not make it differ.
+    references = [*DEFINITION["metadata"]["ownerReferences"], {"kind": "MySQLDatabase", "uid": "u1", "name": "x"}]
+    api.secrets["team-a", "shop"] = _stored(
+        uid="uid-old",
+        resourceVersion="7",
+        labels={**DEFINITION["metadata"]["labels"], "team": "a"},
+        ownerReferences=references,
+    )
+    result = run()
+    assert (result["changed"], result["method"]) == (False, "none")
+    assert api.writes() == []
+    assert result["metadata"] == {"name": "shop", "namespace": "team-a", "uid": "uid-old", "resourceVersion": "7"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("data", {"password": "b3RoZXI="}),
+        ("data", {**DATA, "extra": "eA=="}),
+        ("type", "kubernetes.io/basic-auth"),
+        ("labels", {}),
+        ("annotations", {"piwik.pro/password-rotation": "old"}),
+        ("ownerReferences", [{"apiVersion": "piwik.pro/v1", "kind": "MySQLDatabase", "name": "shop", "uid": "u0"}]),
+    ],
+)
+def test_any_difference_in_what_is_asked_replaces_the_secret(api: SecretsApi, run, field: str, value: Any) -> None:
+    definition = {
+        **DEFINITION,
+        "metadata": {**DEFINITION["metadata"], "annotations": {"piwik.pro/password-rotation": "r2"}},
+    }
+    stored = {**definition, "data": dict(DATA)}
+    if field in ("data", "type"):
+        stored[field] = value
+    else:
+        stored["metadata"] = {**definition["metadata"], field: value}
+    api.secrets["team-a", "shop"] = stored
+    result = run(definition=definition)
+    assert (result["changed"], result["method"]) == (True, "replace")
+    (write,) = api.writes()
+    assert write["body"] == {**definition, "data": DATA}
+
+
 def test_check_mode_reads_but_never_writes(api: SecretsApi, run) -> None:
     result = run(check_mode=True)
     assert (result["changed"], result["method"]) == (True, "create")

@@ -1,7 +1,9 @@
-"""Filters that decode the Secrets the mysqldatabase role reads.
+# Copyright (c) external-mysql-operator contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Decoding of the Secrets a MySQLDatabase reconcile reads: the server connection and the application Secret.
 
-Every decoded value is returned marked unsafe: a Secret's content is data and must never be
-evaluated as Jinja when the role passes it on.
+Plain data in, plain data out. The modules' results reach the role marked unsafe
+(plugins/action/mysqldatabase_in_process.py), so a Secret's content is never evaluated as Jinja.
 """
 
 from __future__ import annotations
@@ -10,8 +12,6 @@ import base64
 import binascii
 from collections.abc import Mapping
 from typing import Any
-
-from ansible.utils.unsafe_proxy import wrap_var
 
 REQUIRED_SERVER_KEYS = ("host", "username", "password")
 
@@ -44,7 +44,7 @@ def server_connection(data: Mapping[str, Any]) -> dict[str, Any]:
         else:
             ports[key] = int(raw)
     port = ports.get("port", 3306)
-    result = {
+    return {
         "valid": not problems,
         "message": "; ".join(problems),
         "host": values["host"] or "",
@@ -55,33 +55,20 @@ def server_connection(data: Mapping[str, Any]) -> dict[str, Any]:
         "publish_port": ports.get("publishPort", port),
         "ca_cert": values["ca.crt"] or "",
     }
-    return wrap_var(result)
 
 
 def app_secret(secret: Mapping[str, Any], owner_uid: str, rotation_annotation: str) -> dict[str, Any]:
     """Summarise an application Secret: does it exist, does this CR own it, its password and rotation mark."""
     if not secret:
-        return wrap_var({"exists": False, "owned": False, "password": "", "rotation": "", "data": {}})
+        return {"exists": False, "owned": False, "password": "", "rotation": "", "data": {}}
     metadata = secret.get("metadata") or {}
     owners = metadata.get("ownerReferences") or []
     owned = any(ref.get("uid") == owner_uid and ref.get("kind") == "MySQLDatabase" for ref in owners)
     data = dict(secret.get("data") or {})
-    return wrap_var(
-        {
-            "exists": True,
-            "owned": owned,
-            "password": (_decode(data, "password") or "") if owned else "",
-            "rotation": str((metadata.get("annotations") or {}).get(rotation_annotation, "")),
-            "data": data,
-        }
-    )
-
-
-class FilterModule:
-    """Secret decoding filters for the mysqldatabase role."""
-
-    def filters(self) -> dict[str, Any]:
-        return {
-            "mysqldatabase_server_connection": server_connection,
-            "mysqldatabase_app_secret": app_secret,
-        }
+    return {
+        "exists": True,
+        "owned": owned,
+        "password": (_decode(data, "password") or "") if owned else "",
+        "rotation": str((metadata.get("annotations") or {}).get(rotation_annotation, "")),
+        "data": data,
+    }
