@@ -76,6 +76,7 @@ def _run_operator(paths: Paths, watches_file: str, extra: list[str], samples: bo
             "applied config/samples to namespace default; watch it with:\n"
             f"  KUBECONFIG={kubeconfig} bin/kubectl get mysqldatabases -A -w"
         )
+    operator.compile_plugins(paths)
     args = operator.operator_args(paths, watches_file, extra)
     print(f"running {' '.join(args)} against {'the embedded environment' if embedded else kubeconfig}")
     sys.stdout.flush()

@@ -25,6 +25,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -206,6 +207,7 @@ class StagedImage:
             files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
             files = [f for f in files if not excluded(str(f.relative_to(REPO_ROOT)), rules)]
             assert files, f"COPY {source}: nothing in the build context (missing, or excluded by .dockerignore)"
+            assert not [f for f in files if f.suffix == ".pyc"], ".dockerignore keeps the host's bytecode out"
             for file in files:
                 if src.is_dir():
                     target = self.host_path(dest.rstrip("/")) / file.relative_to(src)
@@ -233,6 +235,9 @@ class StagedImage:
                 target = self.host_path(collections_path.split(":")[0]) / "ansible_collections"
                 for name, (_, source) in cached.items():
                     shutil.copytree(source, target.joinpath(*name.split(".")))
+            elif words[:3] == ["python3", "-m", "compileall"]:
+                targets = [self.host_value(w) for w in words[3:] if not w.startswith("-")]
+                subprocess.run([str(VENV / "bin" / "python"), "-m", "compileall", "-q", *targets], check=True)
             elif words[0] not in ("chmod", "chown"):  # file modes: the test runs as one user
                 pytest.fail(f"RUN {step}: the staging does not know what this step adds to the image; teach it")
 
@@ -386,7 +391,13 @@ def test_staged_home_holds_what_the_image_runs(image: StagedImage) -> None:
     for role in {w["role"] for w in watches} | {w["finalizer"]["role"] for w in watches if "finalizer" in w}:
         assert (image.home / "roles" / role / "tasks" / "main.yml").is_file(), role
     assert Path(image.host_value(image.env["ANSIBLE_CONFIG"])).is_file()
-    assert not list(image.home.rglob("__pycache__")), ".dockerignore keeps bytecode out of the image"
+    # Compiled at build (the operator's user cannot write next to the root-owned files): every module,
+    # module_utils, filter and action plugin has its bytecode, so no reconcile compiles them again.
+    plugins = image.home / "plugins"
+    sources = sorted(plugins.rglob("*.py"))
+    assert sources
+    for source in sources:
+        assert (source.parent / "__pycache__" / f"{source.stem}.{sys.implementation.cache_tag}.pyc").is_file(), source
 
 
 def test_sample_becomes_ready_under_the_staged_image(stack: Stack, namespace: str, staged_operator: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,18 @@ def test_operator_env_points_at_venv_collections_and_plugins(tmp_path: Path) -> 
     assert env["ANSIBLE_GATHERING"] == "explicit"
     assert env["KUBECONFIG"] == "/k/config"
     assert env["POD_NAMESPACE"] == env["OPERATOR_NAMESPACE"] == "external-mysql-operator-system"
+
+
+def test_plugins_are_compiled_even_when_python_would_not_write_bytecode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    (tmp_path / "plugins" / "modules").mkdir(parents=True)
+    (tmp_path / "plugins" / "modules" / "m.py").write_text("X = 1\n")
+    operator.compile_plugins(Paths(root=tmp_path, state=tmp_path / "state"))
+    cached = tmp_path / "plugins" / "modules" / "__pycache__" / f"m.{sys.implementation.cache_tag}.pyc"
+    assert cached.is_file()
 
 
 def test_taken_fixed_port_is_reported_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
