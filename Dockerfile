@@ -21,14 +21,13 @@ RUN ansible-galaxy collection install -r "${HOME}/requirements.yml" \
 COPY watches.yaml ${HOME}/watches.yaml
 COPY ansible.cfg ${HOME}/ansible.cfg
 COPY roles/ ${HOME}/roles/
+COPY playbooks/ ${HOME}/playbooks/
 COPY plugins/ ${HOME}/plugins/
 # Our plugins' bytecode, written once here: the copied files are root's, so the operator (uid 1001) could
 # not write it, and every reconcile would compile the modules and filters from source again.
 USER 0
 RUN python3 -m compileall -q "${HOME}/plugins"
 USER 1001
-# watches.yaml runs the role directly, so there is no playbooks/ to copy; add
-# `COPY playbooks/ ${HOME}/playbooks/` together with the first playbook.
 
 # ansible-runner starts ansible in its own working directory, where ansible.cfg would not be found.
 ENV ANSIBLE_CONFIG=${HOME}/ansible.cfg

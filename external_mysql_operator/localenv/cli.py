@@ -80,6 +80,7 @@ def _run_operator(paths: Paths, watches_file: str, extra: list[str], samples: bo
     args = operator.operator_args(paths, watches_file, extra)
     print(f"running {' '.join(args)} against {'the embedded environment' if embedded else kubeconfig}")
     sys.stdout.flush()
+    os.chdir(paths.root)  # watches.yaml's playbook paths are relative to the operator's working directory
     os.execve(args[0], args, operator.operator_env(paths, kubeconfig))  # noqa: S606 - replaces this process
     return 0
 

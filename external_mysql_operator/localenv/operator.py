@@ -117,7 +117,8 @@ class OperatorProcess:
             str(self.watches),
             [f"--health-probe-bind-address=127.0.0.1:{health}", "--metrics-bind-address=0", *args],
         )
-        process.start(self.paths, self.name, argv, env=run_env)
+        # In the checkout, as `make run` and the image's WORKDIR: watches.yaml's playbook paths are relative to it.
+        process.start(self.paths, self.name, argv, env=run_env, cwd=self.paths.root)
         process.wait_for(self.paths, self.name, lambda: _http_ok(f"http://127.0.0.1:{health}/readyz"), timeout=60)
 
     def stop(self, timeout: float = 30.0) -> None:

@@ -58,8 +58,10 @@ def pid_of(paths: Paths, name: str) -> int | None:
     return pid
 
 
-def start(paths: Paths, name: str, args: Sequence[str], env: dict[str, str] | None = None) -> int:
-    """Start `args` in its own session, logging to logs/<name>.log, and record its PID."""
+def start(
+    paths: Paths, name: str, args: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> int:
+    """Start `args` in its own session (in `cwd` when given), logging to logs/<name>.log, and record its PID."""
     paths.logs.mkdir(parents=True, exist_ok=True)
     paths.pids.mkdir(parents=True, exist_ok=True)
     log_path = paths.logs / f"{name}.log"
@@ -70,6 +72,7 @@ def start(paths: Paths, name: str, args: Sequence[str], env: dict[str, str] | No
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
+            cwd=cwd,
             start_new_session=True,
         )
     (paths.pids / f"{name}.pid").write_text(str(proc.pid))

@@ -388,8 +388,12 @@ def test_requirements_name_exactly_the_collections_the_tests_use() -> None:
 
 def test_staged_home_holds_what_the_image_runs(image: StagedImage) -> None:
     watches = yaml.safe_load(image.host_path(f"{image.image_home}/watches.yaml").read_text())
-    for role in {w["role"] for w in watches} | {w["finalizer"]["role"] for w in watches if "finalizer" in w}:
+    finalizers = [w["finalizer"] for w in watches if "finalizer" in w]
+    for role in {w["role"] for w in watches} | {f["role"] for f in finalizers if "role" in f}:
         assert (image.home / "roles" / role / "tasks" / "main.yml").is_file(), role
+    # Playbook paths are relative to the operator's working directory, the base image's WORKDIR.
+    for playbook in {f["playbook"] for f in finalizers if "playbook" in f}:
+        assert (image.host_path(image.workdir) / playbook).is_file(), playbook
     assert Path(image.host_value(image.env["ANSIBLE_CONFIG"])).is_file()
     # Compiled at build (the operator's user cannot write next to the root-owned files): every module,
     # module_utils, filter and action plugin has its bytecode, so no reconcile compiles them again.
