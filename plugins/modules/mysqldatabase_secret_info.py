@@ -23,36 +23,10 @@ description:
   - The result holds the server's password and the application Secret's data; use C(no_log) on the task.
 author:
   - external-mysql-operator contributors
+extends_documentation_fragment:
+  - mysqldatabase_k8s
+  - mysqldatabase_k8s.kubeconfig
 options:
-  api_url:
-    description:
-      - URL of the Kubernetes API.
-      - Defaults to the environment variable E(K8S_AUTH_HOST) when it is set, else to
-        ansible-operator's proxy C(http://localhost:8888).
-    type: str
-    default: http://localhost:8888
-  api_key:
-    description:
-      - Bearer token for O(api_url). Not needed behind ansible-operator's proxy.
-      - Defaults to the environment variable E(K8S_AUTH_API_KEY).
-    type: str
-  ca_cert:
-    description:
-      - CA bundle that signed the API server's certificate, for an C(https) O(api_url).
-      - Defaults to the environment variable E(K8S_AUTH_SSL_CA_CERT).
-    type: path
-  validate_certs:
-    description:
-      - Whether to verify the API server's certificate for an C(https) O(api_url).
-      - Defaults to the environment variable E(K8S_AUTH_VERIFY_SSL).
-    type: bool
-    default: true
-  kubeconfig:
-    description:
-      - The kubeconfig ansible-operator writes for each reconcile; only its basic-auth user is used
-        (it names the custom resource being reconciled). Ignored when O(api_key) is set.
-      - Defaults to the environment variable E(K8S_AUTH_KUBECONFIG).
-    type: path
   server_namespace:
     description: Namespace of the server connection Secrets.
     type: str

@@ -24,30 +24,9 @@ description:
     inside ansible-operator.
 author:
   - external-mysql-operator contributors
+extends_documentation_fragment:
+  - mysqldatabase_k8s
 options:
-  api_url:
-    description:
-      - URL of the Kubernetes API.
-      - Defaults to the environment variable E(K8S_AUTH_HOST) when it is set, else to
-        ansible-operator's proxy C(http://localhost:8888), which needs no credentials.
-    type: str
-    default: http://localhost:8888
-  api_key:
-    description:
-      - Bearer token for O(api_url). Not needed behind ansible-operator's proxy.
-      - Defaults to the environment variable E(K8S_AUTH_API_KEY).
-    type: str
-  ca_cert:
-    description:
-      - CA bundle that signed the API server's certificate, for an C(https) O(api_url).
-      - Defaults to the environment variable E(K8S_AUTH_SSL_CA_CERT).
-    type: path
-  validate_certs:
-    description:
-      - Whether to verify the API server's certificate for an C(https) O(api_url).
-      - Defaults to the environment variable E(K8S_AUTH_VERIFY_SSL).
-    type: bool
-    default: true
   api_version:
     description: C(apiVersion) of the resource.
     type: str
@@ -224,10 +203,10 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.mysqldatabase_k8s import (
-    DEFAULT_API_URL,
     K8sApiError,
     K8sClient,
     apply_merge_patch,
+    connection_argument_spec,
     resource_path,
 )
 
@@ -246,10 +225,8 @@ EVENT_OPTIONS = {
 }
 
 ARGUMENT_SPEC = {
-    "api_url": {"type": "str", "default": DEFAULT_API_URL, "fallback": (env_fallback, ["K8S_AUTH_HOST"])},
-    "api_key": {"type": "str", "no_log": True, "fallback": (env_fallback, ["K8S_AUTH_API_KEY"])},
-    "ca_cert": {"type": "path", "fallback": (env_fallback, ["K8S_AUTH_SSL_CA_CERT"])},
-    "validate_certs": {"type": "bool", "default": True, "fallback": (env_fallback, ["K8S_AUTH_VERIFY_SSL"])},
+    # The shared connection options but the proxy user: the status and events concern the resource itself.
+    **{name: spec for name, spec in connection_argument_spec(env_fallback).items() if name != "kubeconfig"},
     "api_version": {"type": "str", "default": "piwik.pro/v1"},
     "kind": {"type": "str", "default": "MySQLDatabase"},
     "plural": {"type": "str", "default": "mysqldatabases"},
