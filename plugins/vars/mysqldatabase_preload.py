@@ -23,6 +23,7 @@ author:
   - external-mysql-operator contributors
 """
 
+import contextlib
 import functools
 import importlib
 
@@ -43,22 +44,19 @@ PRELOADED = (
 
 
 @functools.cache
-def preload() -> tuple[str, ...]:
-    """Import PRELOADED and load the Jinja plugins, once per process; return what could not be imported."""
-    missing: list[str] = []
+def preload() -> None:
+    """Import PRELOADED and load the Jinja plugins, once per process."""
     # The controller imports only Ansible's own module_utils; ours are configured for modules.
     for path in C.DEFAULT_MODULE_UTILS_PATH:
         if path not in ansible.module_utils.__path__:
             ansible.module_utils.__path__.append(path)
     for name in PRELOADED:
-        try:
+        # What cannot be imported is left to the module that needs it, which reports it.
+        with contextlib.suppress(ImportError):
             importlib.import_module(name)
-        except ImportError:
-            missing.append(name)
     # Either lookup loads (and caches) every filter, or every test, plugin on the configured paths.
     filter_loader.get("mysqldatabase_settings")
     test_loader.get("success")
-    return tuple(missing)
 
 
 class VarsModule(BaseVarsPlugin):
