@@ -4,30 +4,19 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[4]
-BIN = REPO / ".venv" / "bin"
+from tests.unit.plugins.ansible_doc import ansible_doc
+
 MODULES = ("mysqldatabase_secret", "mysqldatabase_secret_info", "mysqldatabase_status")
 
 
 @pytest.fixture(scope="module")
 def rendered() -> dict:
     """ansible-doc's JSON for the modules, with the doc fragment merged in as Ansible merges it."""
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
-    doc = subprocess.run(
-        [str(BIN / "ansible-doc"), "--json", "-M", str(REPO / "plugins" / "modules"), *MODULES],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    doc = ansible_doc("--json", *MODULES)
     assert doc.returncode == 0, doc.stderr
     return json.loads(doc.stdout)
 

@@ -23,6 +23,8 @@ import yaml
 from ansible.module_utils import basic
 from ansible.module_utils.mysqldatabase_sql import MySQLDatabaseError, grant_database_pattern
 
+from tests.unit.plugins.ansible_doc import ansible_doc
+
 REPO = Path(__file__).resolve().parents[4]
 BIN = Path(sys.executable).parent
 WRITE_COUNTERS = (
@@ -790,15 +792,7 @@ def test_playbook_task_reports_reason_under_no_log(tmp_path, params):
 
 
 def test_ansible_doc_renders():
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
-    doc = subprocess.run(
-        [str(BIN / "ansible-doc"), "-M", str(REPO / "plugins" / "modules"), "mysqldatabase_mysql"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    doc = ansible_doc("mysqldatabase_mysql")
 
     assert doc.returncode == 0, doc.stderr
     for option in module.ARGUMENT_SPEC:
