@@ -120,8 +120,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     extra_args = [f"--metrics-bind-address=127.0.0.1:{metrics_port}", *shlex.split(args.operator_args)]
     try:
         log.info("starting the local environment in %s", paths.state)
-        env.up(paths)
-        cluster.install_crd(paths)
+        state, _ = env.up(paths)
+        cluster.install_crds(paths, state=state)
         with kube_config.new_client_from_config(str(paths.kubeconfig)) as api:
             operator.start(args=extra_args)
             pid = operator.pid

@@ -58,7 +58,7 @@ class FaultStack:
         env.down(paths, purge=True)
         try:
             state, _ = env.up(paths)
-            cluster.install_crd(paths)
+            cluster.install_crds(paths, state=state)
         except BaseException:
             env.down(paths)  # whatever did start
             raise

@@ -60,7 +60,7 @@ def _cluster_kubeconfig(paths: Paths) -> tuple[str, bool]:
     reason = f"cluster in KUBECONFIG={candidate} is not reachable" if candidate else "no KUBECONFIG set"
     print(f"{reason}: using the embedded local environment (etcd, kube-apiserver, MariaDB on loopback)")
     _up(paths)
-    cluster.install_crd(paths)
+    cluster.install_crds(paths, state=State.load(paths))
     return str(paths.kubeconfig), True
 
 

@@ -1,4 +1,5 @@
-"""Objects the local environment creates in its cluster: the operator namespace and the server Secret."""
+"""Objects the local environment creates in its cluster: the operator namespace, the CRDs, and the
+MySQLServer `default` with its credentials and CA Secrets for the local MariaDB."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import subprocess
 
 import yaml
 
-from .config import OPERATOR_NAMESPACE, SERVER_LABEL, SERVER_SECRET_NAME, Paths, State
+from .config import CA_SECRET_NAME, DEFAULT_SERVER, OPERATOR_NAMESPACE, SERVER_SECRET_NAME, Paths, State
+
+CRDS = ("mysqldatabases.piwik.pro", "mysqlservers.piwik.pro")
 
 
 def kubectl(
@@ -21,7 +24,7 @@ def apply(paths: Paths, documents: list[dict[str, object]], kubeconfig: str | No
 
 
 def bootstrap(paths: Paths, state: State) -> None:
-    """The operator's namespace and the Secret naming the admin account of the local MariaDB."""
+    """The operator's namespace, the admin credentials of the local MariaDB and the CA of its certificate."""
     apply(
         paths,
         [
@@ -30,24 +33,37 @@ def bootstrap(paths: Paths, state: State) -> None:
                 "apiVersion": "v1",
                 "kind": "Secret",
                 "type": "Opaque",
-                "metadata": {
-                    "name": SERVER_SECRET_NAME,
-                    "namespace": OPERATOR_NAMESPACE,
-                    "labels": {SERVER_LABEL: "default"},
-                },
-                "stringData": {
-                    "host": "127.0.0.1",
-                    "port": str(state.mysql_port),
-                    "username": state.mysql_admin_user,
-                    "password": state.mysql_admin_password,
-                },
+                "metadata": {"name": SERVER_SECRET_NAME, "namespace": OPERATOR_NAMESPACE},
+                "stringData": {"username": state.mysql_admin_user, "password": state.mysql_admin_password},
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "type": "Opaque",
+                "metadata": {"name": CA_SECRET_NAME, "namespace": OPERATOR_NAMESPACE},
+                "stringData": {"ca.crt": (paths.pki / "ca.crt").read_text()},
             },
         ],
     )
 
 
-def install_crd(paths: Paths, kubeconfig: str | None = None) -> None:
-    """Apply config/crd (built with kustomize) and wait until the API serves it."""
+def default_server(state: State) -> dict[str, object]:
+    """The MySQLServer `default` for the local MariaDB; plain TCP, as most clusters' first server is."""
+    return {
+        "apiVersion": "piwik.pro/v1",
+        "kind": "MySQLServer",
+        "metadata": {"name": DEFAULT_SERVER},
+        "spec": {
+            "host": "127.0.0.1",
+            "port": state.mysql_port,
+            "credentialsSecretRef": {"name": SERVER_SECRET_NAME},
+        },
+    }
+
+
+def install_crds(paths: Paths, kubeconfig: str | None = None, state: State | None = None) -> None:
+    """Apply config/crd (built with kustomize) and wait until the API serves it; with the embedded
+    environment's `state`, also create the MySQLServer `default` for its MariaDB."""
     built = subprocess.run(
         [str(paths.bin / "kustomize"), "build", str(paths.root / "config" / "crd")],
         text=True,
@@ -60,9 +76,11 @@ def install_crd(paths: Paths, kubeconfig: str | None = None) -> None:
         "wait",
         "--for=condition=Established",
         "--timeout=60s",
-        "crd/mysqldatabases.piwik.pro",
+        *(f"crd/{name}" for name in CRDS),
         kubeconfig=kubeconfig,
     )
+    if state is not None:
+        apply(paths, [default_server(state)], kubeconfig=kubeconfig)
 
 
 def reachable(paths: Paths, kubeconfig: str) -> bool:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OPERATOR_NAMESPACE = "external-mysql-operator-system"
+DEFAULT_SERVER = "default"
 SERVER_SECRET_NAME = "mysql-server-default"  # noqa: S105 - a Secret name, not a password
-SERVER_LABEL = "piwik.pro/mysql-server"
+# The CA of the local MariaDB's certificate (and of the API server's), for MySQLServers with TLS.
+CA_SECRET_NAME = "mysql-ca"  # noqa: S105 - a Secret name, not a password
 
 
 @dataclass(frozen=True)

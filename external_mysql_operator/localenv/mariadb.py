@@ -65,6 +65,10 @@ def start(paths: Paths, state: State) -> None:
             "--max-connections=500",
             # The fault suite kills clients mid-statement; keep lock waits short so they surface quickly.
             "--innodb-lock-wait-timeout=20",
+            # TLS offered, not required: MySQLServers choose their mode (spec.tls.mode).
+            f"--ssl-ca={paths.pki / 'ca.crt'}",
+            f"--ssl-cert={paths.pki / 'mariadb.crt'}",
+            f"--ssl-key={paths.pki / 'mariadb.key'}",
             *_user_args(),
         ],
     )

@@ -65,7 +65,10 @@ PRIVILEGES = frozenset(
     }
 )
 CONNECTION_KEYS = ("host", "port", "database", "username", "password")
-SECRET_KEYS = frozenset({*CONNECTION_KEYS, "uri"})
+TLS_KEYS = ("sslMode", "ca.crt")
+SECRET_KEYS = frozenset({*CONNECTION_KEYS, "uri", *TLS_KEYS})
+# MySQLServer spec.tls.mode -> the --ssl-mode value MySQL clients and connectors understand.
+SSL_MODES = {"Required": "REQUIRED", "VerifyCA": "VERIFY_CA", "VerifyIdentity": "VERIFY_IDENTITY"}
 TEMPLATE_MAX_KEYS = 32
 TEMPLATE_MAX_VALUE = 4096
 MAX_INT32 = 2147483647
@@ -416,8 +419,24 @@ def _connection(conn: Any) -> dict[str, str]:
     return values
 
 
+def _tls_keys(conn: Mapping) -> dict[str, str]:
+    mode = conn.get("tls_mode") or "Disabled"
+    if mode == "Disabled":
+        return {}
+    if mode not in SSL_MODES:
+        raise AnsibleFilterError(f"mysqldatabase_secret_data: conn.tls_mode {_show(mode)} is not a TLS mode")
+    keys = {"sslMode": SSL_MODES[mode]}
+    if conn.get("ca_cert"):
+        keys["ca.crt"] = _text(str(conn["ca_cert"]))
+    return keys
+
+
 def mysqldatabase_secret_data(conn: Mapping, template: Mapping | None = None) -> dict[str, str]:
     """Return the application Secret's ``data``: connection keys, ``uri`` and the rendered template.
+
+    With ``conn.tls_mode`` other than Disabled, ``sslMode`` (MySQL's --ssl-mode spelling), ``ca.crt``
+    (when ``conn.ca_cert`` is set) and ``uri``'s ``ssl-mode`` query parameter tell applications to use
+    TLS as the operator does.
 
     Template values get exactly {host} {port} {database} {username} {password} replaced, in one
     pass; everything else stays literal (no str.format, no Jinja), so a value can never reach
@@ -429,7 +448,9 @@ def mysqldatabase_secret_data(conn: Mapping, template: Mapping | None = None) ->
         f"mysql://{quote(values['username'])}:{quote(values['password'])}@{_uri_host(values['host'])}"
         f":{values['port']}/{quote(values['database'])}"
     )
-    data = {**values, "uri": uri}
+    data = {**values, "uri": uri, **_tls_keys(conn)}
+    if "sslMode" in data:
+        data["uri"] += f"?ssl-mode={data['sslMode']}"
     if template is not None and not isinstance(template, Mapping):
         raise AnsibleFilterError("mysqldatabase_secret_data: template must be a mapping (settings.secret_template)")
     for key, text in (template or {}).items():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -294,16 +295,26 @@ def translate_error(exc: BaseException, purpose: str, secret: bool = False) -> M
         return MySQLDatabaseError(
             "AdminPrivilegesMissing",
             f"The admin user may not do this while {purpose}: ({code}) {text}. Grant the admin user "
-            "ALL PRIVILEGES ON *.* WITH GRANT OPTION.",
+            "the privileges its MySQLServer's status.missingPrivileges names.",
         )
     if code in INVALID_NAME_ERRORS:
         return invalid_spec(f"The server refused a name while {purpose}: ({code}) {text}")
     return MySQLDatabaseError("ServerError", f"MySQL error {code} while {purpose}: {text}")
 
 
-def _connect_error(exc: BaseException, host: str, port: int, user: str) -> MySQLDatabaseError:
+def _connect_error(exc: BaseException, host: str, port: int, user: str, mode: str = "Disabled") -> MySQLDatabaseError:
     code = error_code(exc)
     text = error_text(exc)
+    if code == SECURE_TRANSPORT_REQUIRED:
+        return tls_required(host, port)
+    if mode != "Disabled" and (
+        code == TLS_NOT_OFFERED or isinstance(getattr(exc, "original_exception", None), ssl.SSLError)
+    ):
+        return MySQLDatabaseError(
+            "TLSFailed",
+            f"TLS to the MySQL server {host}:{port} failed in mode {mode}: ({code}) {text}. Check the "
+            "server's certificate, the CA (spec.tls.caSecretRef) and that the host name is in the certificate.",
+        )
     if code in AUTH_ERRORS:
         return MySQLDatabaseError(
             "AdminAuthFailed",
@@ -319,14 +330,60 @@ def _connect_error(exc: BaseException, host: str, port: int, user: str) -> MySQL
     return translate_error(exc, f"connecting to {host}:{port}")
 
 
-def tls_context(ca_cert: str) -> ssl.SSLContext:
-    """Verify the server's certificate and host name against this PEM CA, nothing else."""
+def tls_required(host: str, port: int) -> MySQLDatabaseError:
+    return MySQLDatabaseError(
+        "TLSRequired",
+        f"The MySQL server {host}:{port} accepts only TLS connections (require_secure_transport); set "
+        "spec.tls.mode to Required, VerifyCA or VerifyIdentity.",
+    )
+
+
+# MySQL's --ssl-mode values, as MySQLServer.spec.tls.mode names them.
+TLS_MODES = ("Disabled", "Required", "VerifyCA", "VerifyIdentity")
+TLS_VERIFYING_MODES = frozenset({"VerifyCA", "VerifyIdentity"})
+# MySQL's ER_SECURE_TRANSPORT_REQUIRED; MariaDB answers a plain login to such a server with 1045.
+SECURE_TRANSPORT_REQUIRED = 3159
+TLS_NOT_OFFERED = 2026
+
+
+def tls_mode_of(params: dict) -> str:
+    """The TLS mode of a run: `tls_mode`, else VerifyIdentity with a CA and Disabled without."""
+    mode = params.get("tls_mode") or ("VerifyIdentity" if params.get("ca_cert") else "Disabled")
+    if mode not in TLS_MODES:
+        raise invalid_spec(f"Unknown TLS mode {mode!r}; use one of {', '.join(TLS_MODES)}.")
+    if mode in TLS_VERIFYING_MODES and not params.get("ca_cert"):
+        raise MySQLDatabaseError("TLSFailed", f"TLS mode {mode} needs the CA certificate (spec.tls.caSecretRef).")
+    return mode
+
+
+def tls_context(mode: str, ca_cert: str | None) -> ssl.SSLContext | None:
+    """The client's TLS context for a mode: None (Disabled), unverified (Required), or verifying
+    the chain against this PEM CA only (VerifyCA) and also the host name (VerifyIdentity)."""
+    if mode == "Disabled":
+        return None
+    if mode == "Required":
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
     try:
-        return ssl.create_default_context(cadata=ca_cert)
+        context = ssl.create_default_context(cadata=ca_cert)
     except (ssl.SSLError, ValueError) as exc:
-        raise MySQLDatabaseError(
-            "ServerUnreachable", f"The CA certificate (ca_cert) cannot be loaded as PEM: {exc}"
-        ) from None
+        raise MySQLDatabaseError("TLSFailed", f"The CA certificate (ca_cert) cannot be loaded as PEM: {exc}") from None
+    context.check_hostname = mode == "VerifyIdentity"
+    return context
+
+
+def _tls_only(options: dict) -> bool:
+    """Whether a login refused in plain text succeeds over TLS: MariaDB refuses plain logins to a
+    server with require_secure_transport as "access denied", where MySQL says 3159. The same
+    credentials go over a channel at least as private as the plain one just tried."""
+    options = {key: value for key, value in options.items() if key != "ssl_disabled"}
+    try:
+        pymysql.connect(**{**options, "ssl": tls_context("Required", None)}).close()
+    except (pymysql.MySQLError, OSError):
+        return False
+    return True
 
 
 class Session:
@@ -362,12 +419,17 @@ class Session:
             "autocommit": True,
             "cursorclass": pymysql.cursors.DictCursor,
         }
-        if params.get("ca_cert"):
-            options["ssl"] = tls_context(params["ca_cert"])
+        mode = tls_mode_of(params)
+        context = tls_context(mode, params.get("ca_cert"))
+        # PyMySQL negotiates TLS when the server offers it unless told not to: Disabled means never.
+        options.update({"ssl": context} if context else {"ssl_disabled": True})
         try:
             return cls(pymysql.connect(**options), check_mode)
         except pymysql.MySQLError as exc:
-            raise _connect_error(exc, host, port, user) from None
+            error = _connect_error(exc, host, port, user, mode)
+            if mode == "Disabled" and error.reason == "AdminAuthFailed" and _tls_only(options):
+                raise tls_required(host, port) from None
+            raise error from None
         except OSError as exc:
             raise MySQLDatabaseError(
                 "ServerUnreachable", f"Cannot connect to the MySQL server {host}:{port}: {exc}"
@@ -680,6 +742,22 @@ class OwnerRecords:
         row = rows[0]
         return OwnerRecord(kind, name, host, Owner(row["cr_namespace"], row["cr_name"], row["cr_uid"]))
 
+    def count_databases(self, namespace: str | None = None) -> int:
+        """Databases with a record, all of them or those of MySQLDatabases in one namespace."""
+        if not self.present:
+            return 0
+        where, args = (
+            ("kind = 'database'", ())
+            if namespace is None
+            else ("kind = 'database' AND cr_namespace = %s", (namespace,))
+        )
+        rows = self.session.rows(
+            f"SELECT COUNT(*) AS n FROM {self.table} WHERE {where}",  # noqa: S608 - quoted identifier, constants
+            args,
+            purpose="counting the databases the operator owns",
+        )
+        return int(rows[0]["n"])
+
     def insert(self, record: OwnerRecord) -> None:
         owner = record.owner
         self.session.change(
@@ -739,3 +817,101 @@ def ownership_action(
         f"The {label} already exists on the server and was not created by the operator; set "
         "spec.adoptExisting: true to let this MySQLDatabase manage it.",
     )
+
+
+# --- the admin account -------------------------------------------------------------------------
+
+# What the operator does itself with its admin account: read the grant tables, write ownership
+# records, create and drop databases and users, grant. A grantor must also hold every privilege it
+# grants, so the admin needs each database privilege a MySQLDatabase may ask for (PRIVILEGE_COLUMNS).
+# Managed services' admins (Amazon RDS's master user, Cloud SQL's cloudsqlsuperuser) hold all of these
+# without SUPER; nothing here needs SUPER or any other server-administration privilege.
+OPERATOR_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "CREATE USER", "GRANT OPTION")
+
+
+def required_admin_privileges(flavor: str) -> tuple[str, ...]:
+    """Every global privilege the admin account needs on a server of this flavor, in a stable order."""
+    handed_out = [name for name in PRIVILEGE_COLUMNS if flavor == "mariadb" or name not in MARIADB_ONLY_PRIVILEGES]
+    return tuple(dict.fromkeys([*OPERATOR_PRIVILEGES, *handed_out]))
+
+
+_QUOTED_NAME = re.compile(r"`((?:[^`]|``)*)`(?:@`((?:[^`]|``)*)`|@'([^']*)')?")
+_GLOBAL_GRANT = re.compile(r"^GRANT (?P<privileges>.+?) ON \*\.\* TO ", re.IGNORECASE)
+
+
+def parse_global_grant(line: str) -> set[str]:
+    """The global privileges one SHOW GRANTS line gives, GRANT OPTION included; empty for others."""
+    match = _GLOBAL_GRANT.match(line)
+    if not match:
+        return set()
+    names = {" ".join(part.split()).upper() for part in match.group("privileges").split(",")}
+    if ALL_PRIVILEGES in names or "ALL" in names:
+        names |= {ALL_PRIVILEGES}
+    if " WITH GRANT OPTION" in line.upper():
+        names.add("GRANT OPTION")
+    return names - {"USAGE"}
+
+
+def parse_role_grant(line: str) -> list[tuple[str, str]]:
+    """Roles one SHOW GRANTS line hands to the account ("GRANT `r` TO ..."): (role, role host)."""
+    if not line.upper().startswith("GRANT ") or " ON " in line.upper():
+        return []
+    granted = line[len("GRANT ") : line.upper().rindex(" TO ")]
+    return [
+        (name.replace("``", "`"), (host or quoted or "").replace("``", "`"))
+        for name, host, quoted in _QUOTED_NAME.findall(granted)
+    ]
+
+
+def parse_current_roles(value: Any, flavor: str) -> list[tuple[str, str]]:
+    """CURRENT_ROLE(): MariaDB gives one role name or NULL, MySQL "`r`@`%`,..." or NONE."""
+    text = "" if value is None else str(value)
+    if not text or text.upper() == "NONE":
+        return []
+    if flavor == "mariadb":
+        return [(text, "")]
+    return [(name.replace("``", "`"), (host or quoted or "")) for name, host, quoted in _QUOTED_NAME.findall(text)]
+
+
+def _grant_lines(session: Session, sql: str, args: tuple, purpose: str) -> list[str]:
+    return [str(next(iter(row.values()))) for row in session.rows(sql, args, purpose=purpose)]
+
+
+def admin_global_privileges(session: Session, flavor: str) -> set[str]:
+    """The global privileges the session's account holds, directly or through its active roles
+    (and the roles those roles hold), as SHOW GRANTS names them."""
+    held = set()
+    lines = _grant_lines(session, "SHOW GRANTS FOR CURRENT_USER()", (), "reading the admin account's grants")
+    current = session.rows("SELECT CURRENT_ROLE() AS role", purpose="reading the admin account's active role")[0]
+    pending, seen = parse_current_roles(current["role"], flavor), set()
+    while True:
+        for line in lines:
+            held |= parse_global_grant(line)
+        if not pending:
+            return held
+        role = pending.pop()
+        if role in seen:
+            lines = []
+            continue
+        seen.add(role)
+        if flavor == "mariadb":
+            sql, args = f"SHOW GRANTS FOR {quote_identifier(role[0])}", ()
+        else:
+            sql, args = "SHOW GRANTS FOR %s@%s", role
+        lines = _grant_lines(session, sql, args, f"reading the grants of role {role[0]!r}")
+        pending.extend(new for line in lines for new in parse_role_grant(line) if new not in seen)
+
+
+def missing_admin_privileges(held: set[str], flavor: str) -> list[str]:
+    """The required privileges `held` lacks; ALL PRIVILEGES covers every one but GRANT OPTION."""
+    required = required_admin_privileges(flavor)
+    if ALL_PRIVILEGES in held:
+        return [name for name in required if name == "GRANT OPTION" and name not in held]
+    return [name for name in required if name not in held]
+
+
+def owned_database_count(session: Session, schema: str) -> int:
+    """How many databases carry an ownership record on this server; 0 before the first one."""
+    store = OwnerRecords(session, schema)
+    store.load()
+    return store.count_databases()

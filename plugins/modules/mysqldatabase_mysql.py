@@ -45,9 +45,23 @@ options:
   ca_cert:
     description:
       - PEM text of the CA that signed the server's certificate.
-      - When set, the connection uses TLS and verifies the server's certificate and host name
-        against this CA only; a server without TLS is refused.
+      - With O(tls_mode) unset, setting it means V(VerifyIdentity).
     type: str
+  tls_mode:
+    description:
+      - TLS of the connection, with the semantics of MySQL's C(--ssl-mode). V(Disabled) never negotiates
+        TLS; V(Required) encrypts without verifying; V(VerifyCA) verifies the certificate chain against
+        O(ca_cert) only; V(VerifyIdentity) also verifies the host name.
+      - Unset, V(VerifyIdentity) when O(ca_cert) is set and V(Disabled) otherwise.
+    type: str
+    choices: [Disabled, Required, VerifyCA, VerifyIdentity]
+  max_databases_per_namespace:
+    description:
+      - Most databases MySQLDatabases of O(owner_namespace) may own on this server (ownership records);
+        V(0) is unlimited. Claiming one more fails with RV(reason=QuotaExceeded).
+      - Counted under a named lock per namespace, so concurrent runs never exceed it.
+    type: int
+    default: 0
   connect_timeout:
     description: Seconds to wait for the TCP connection to the server.
     type: int
@@ -272,7 +286,7 @@ reason:
   description:
     - Why the module failed, in CamelCase. V(ServerUnreachable), V(AdminAuthFailed),
       V(AdminPrivilegesMissing), V(Conflict), V(AlreadyExists), V(NameTooLong), V(ReservedName),
-      V(InvalidSpec) or V(ServerError).
+      V(InvalidSpec), V(QuotaExceeded), V(TLSRequired), V(TLSFailed) or V(ServerError).
   returned: failed
   type: str
   sample: Conflict
@@ -328,6 +342,8 @@ ARGUMENT_SPEC = {
     "login_user": {"type": "str", "required": True},
     "login_password": {"type": "str", "required": True, "no_log": True},
     "ca_cert": {"type": "str", "no_log": False},
+    "tls_mode": {"type": "str", "choices": ["Disabled", "Required", "VerifyCA", "VerifyIdentity"]},
+    "max_databases_per_namespace": {"type": "int", "default": 0},
     "connect_timeout": {"type": "int", "default": 5},
     "query_timeout": {"type": "int", "default": 60},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
@@ -397,8 +413,13 @@ def target_of(params: dict, info: ServerInfo) -> Target:
     return Target(database, params["username"], params["user_host"], owner)
 
 
-def lock_target(session: Session, schema: str, target: Target) -> None:
-    session.acquire_locks([lock_name(schema, target.database), lock_name(schema, f"{target.user}@{target.host}")])
+def lock_target(session: Session, params: dict, target: Target) -> None:
+    schema = params["metadata_schema"]
+    names = [lock_name(schema, target.database), lock_name(schema, f"{target.user}@{target.host}")]
+    if params["state"] == "present" and params["max_databases_per_namespace"] > 0:
+        # One lock per namespace serialises the count and the claim, so a burst cannot overshoot.
+        names.append(lock_name(schema, f"quota/{params['owner_namespace']}"))
+    session.acquire_locks(names)
 
 
 def run(params: dict, check_mode: bool = False) -> dict:
@@ -410,7 +431,7 @@ def run(params: dict, check_mode: bool = False) -> dict:
     try:
         info = session.server_info()
         target = target_of(params, info)
-        lock_target(session, params["metadata_schema"], target)
+        lock_target(session, params, target)
         try:
             # Only under the locks: a record written by a run we waited for must be seen.
             store = OwnerRecords(session, params["metadata_schema"])
@@ -524,9 +545,25 @@ def refuse_administrative_account(session: Session, target: Target) -> None:
         )
 
 
+def refuse_over_quota(store: OwnerRecords, namespace: str, limit: int) -> None:
+    """A new database for this namespace only while it owns fewer than `limit` here (0: no limit)."""
+    if limit <= 0 or not store.present:
+        return
+    owned = store.count_databases(namespace)
+    if owned >= limit:
+        raise MySQLDatabaseError(
+            "QuotaExceeded",
+            f"Namespace {namespace} already has {owned} databases on this server, its limit "
+            f"(MySQLServer spec.tenancy.maxDatabasesPerNamespace) is {limit}; nothing was created. "
+            "Delete a MySQLDatabase of this namespace or ask the platform team to raise the limit.",
+        )
+
+
 def ensure_present(session: Session, info: ServerInfo, store: OwnerRecords, target: Target, params: dict) -> dict:
     wanted = check_spec_on_server(session, info, target, params)
     database, user = decide_ownership(session, store, target, params["adopt_existing"])
+    if database.action in ("claim", "adopt"):
+        refuse_over_quota(store, params["owner_namespace"], params["max_databases_per_namespace"])
     result = dict.fromkeys(PRESENT_FLAGS, False)
     result["adopted"] = [claim.record.kind for claim in (database, user) if claim.action in ("adopt", "take_over")]
     store.ensure_table()

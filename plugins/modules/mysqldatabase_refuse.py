@@ -9,8 +9,8 @@ DOCUMENTATION = r"""
 module: mysqldatabase_refuse
 short_description: Stop a reconcile with the reason and message for the MySQLDatabase's Ready condition
 description:
-  - Always fails, with C(msg) set to the reason, a colon and the message, and returns the reason and message as
-    RV(mysqldatabase_failure) for the role's rescue to put in the C(Ready) condition and an event.
+  - Always fails, with C(msg) set to the message and C(reason) to the reason, the shape every module of ours
+    fails with, for the role's rescue to put in the C(Ready) condition and an event.
   - One task where a C(set_fact) and a C(fail) were two; ansible-operator runs a reconcile's tasks one
     forked worker each, also when a condition skips them.
   - Never pass a secret; the message is shown in the status, in events and in the operator's log.
@@ -38,11 +38,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-mysqldatabase_failure:
-  description: The reason and message given.
+reason:
+  description: The reason given.
   returned: always
-  type: dict
-  sample: {"reason": "InvalidSpec", "message": "spec.databaseName is empty"}
+  type: str
+  sample: InvalidSpec
+msg:
+  description: The message given.
+  returned: always
+  type: str
+  sample: spec.databaseName is empty
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -56,7 +61,7 @@ ARGUMENT_SPEC = {
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     reason, message = module.params["reason"], module.params["message"]
-    module.fail_json(msg=f"{reason}: {message}", mysqldatabase_failure={"reason": reason, "message": message})
+    module.fail_json(msg=message, reason=reason)
 
 
 if __name__ == "__main__":

@@ -7,19 +7,21 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: mysqldatabase_secret_info
-short_description: Read the server connection Secrets and the application Secret of a MySQLDatabase
+short_description: Read the MySQLServer, its Secrets and the application Secret of a MySQLDatabase
 description:
-  - Lists the Secrets labelled O(server_label)=O(server_name) in O(server_namespace), and reads the
-    Secret O(name) in O(namespace) when O(name) is given. One module run for both, so a reconcile
-    starts one Python process for its reads instead of one per Secret.
+  - Reads the MySQLServer O(server_name), its credentials (and CA) Secret in O(server_namespace), the
+    labels of O(namespace) when the server has a tenancy selector, and the Secret O(name) in O(namespace)
+    when O(name) is given. One module run for all, so a reconcile starts one Python process for its
+    reads instead of one per object.
   - Talks to the Kubernetes API with the Python standard library only. Behind ansible-operator's proxy
     the reads are served from the operator's cache.
   - Sends the user of O(kubeconfig) when it is the kubeconfig ansible-operator writes for a reconcile,
     as kubernetes.core does, so that the proxy keeps watching the Secrets the custom resource owns.
   - Decodes the server connection and summarises the application Secret, and fails with the reason the
-    MySQLDatabase's C(Ready) condition shows when there is not exactly one server Secret
-    (C(ServerNotFound)), when it lacks a key (C(ServerSecretInvalid)) or when the application Secret
-    exists and is not owned by O(owner_uid) (C(SecretNotOwned)). One task where a reconcile had six.
+    MySQLDatabase's C(Ready) condition shows when the server does not exist (C(ServerNotFound)), is not
+    Ready (C(ServerNotReady)), does not serve O(namespace) (C(ServerNotAllowed)), when its Secrets are
+    missing or incomplete (C(CredentialsNotFound)) or when the application Secret exists and is not owned
+    by O(owner_uid) (C(SecretNotOwned)).
   - The result holds the server's password and the application Secret's data; use C(no_log) on the task.
 author:
   - external-mysql-operator contributors
@@ -28,17 +30,19 @@ extends_documentation_fragment:
   - mysqldatabase_k8s.kubeconfig
 options:
   server_namespace:
-    description: Namespace of the server connection Secrets.
+    description: The operator's namespace, the only one where a MySQLServer's Secrets are read.
     type: str
     required: true
-  server_label:
-    description: Label whose value selects the server connection Secrets.
-    type: str
-    default: piwik.pro/mysql-server
   server_name:
-    description: Value of O(server_label) to select, the MySQLDatabase's C(spec.serverRef.name).
+    description: Name of the MySQLServer, the MySQLDatabase's C(spec.serverRef.name).
     type: str
     required: true
+  require_ready:
+    description:
+      - Refuse a server that is not Ready or does not serve O(namespace). The finalizer sets V(false):
+        cleanup is attempted whatever the server's last check said.
+    type: bool
+    default: true
   namespace:
     description: Namespace of the application Secret. Required with O(name).
     type: str
@@ -77,18 +81,17 @@ server:
   returned: success
   type: dict
   sample:
+    name: default
     host: mysql.internal
     port: 3306
     username: admin
     password: (the admin password)
     publish_host: mysql.db.svc
     publish_port: 3306
-    ca_cert: ""
-server_secret_name:
-  description: Name of the server connection Secret that was read.
-  returned: success
-  type: str
-  sample: mysql-server-default
+    tls_mode: VerifyIdentity
+    ca_cert: (PEM)
+    max_databases_per_namespace: 0
+    revision: 3f1c2b9e6d554a4e
 app_secret:
   description:
     - The application Secret summarised. C(password) is its decoded password, only when it is owned by
@@ -98,24 +101,18 @@ app_secret:
   sample: {"exists": true, "owned": true, "password": "(the password)", "rotation": "", "data": {}}
 reason:
   description:
-    - Why the module failed, V(ServerNotFound), V(ServerSecretInvalid), V(SecretNotOwned), or
-      V(SecretReadFailed) when the API refused or could not be reached.
+    - Why the module failed, V(ServerNotFound), V(ServerNotReady), V(ServerNotAllowed),
+      V(CredentialsNotFound), V(SecretNotOwned), or V(SecretReadFailed) when the API refused or could
+      not be reached.
   returned: failed
   type: str
   sample: SecretReadFailed
-mysqldatabase_failure:
-  description: The reason and a message for the C(Ready) condition, naming what to fix (never a value).
-  returned: failed
-  type: dict
-  sample: {"reason": "ServerNotFound", "message": "No Secret labelled piwik.pro/mysql-server=eu in namespace ops; ..."}
 status_code:
   description: HTTP status of the failed request, 0 when the API could not be reached.
   returned: failed
   type: int
   sample: 403
 """
-
-import urllib.parse
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.mysqldatabase_k8s import (
@@ -126,34 +123,20 @@ from ansible.module_utils.mysqldatabase_k8s import (
     resource_path,
 )
 from ansible.module_utils.mysqldatabase_secrets import app_secret as summarise_app_secret
-from ansible.module_utils.mysqldatabase_secrets import server_connection
+from ansible.module_utils.mysqlserver import Refusal, connection, read_server, require_allowed, require_ready
 
 FAILED_REASON = "SecretReadFailed"
 
 ARGUMENT_SPEC = {
     **connection_argument_spec(env_fallback),
     "server_namespace": {"type": "str", "required": True},
-    "server_label": {"type": "str", "default": "piwik.pro/mysql-server"},
     "server_name": {"type": "str", "required": True},
+    "require_ready": {"type": "bool", "default": True},
     "namespace": {"type": "str"},
     "name": {"type": "str"},
     "owner_uid": {"type": "str"},
     "rotation_annotation": {"type": "str", "default": "piwik.pro/password-rotation"},
 }
-
-
-class Refusal(Exception):
-    """What the MySQLDatabase's Ready condition says when the Secrets cannot be used."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason, self.message = reason, message
-
-
-def server_secrets(client: K8sClient, params: dict) -> list:
-    selector = urllib.parse.urlencode({"labelSelector": f"{params['server_label']}={params['server_name']}"})
-    answer = client.get(resource_path("v1", "secrets", params["server_namespace"]) + "?" + selector)
-    return list(answer.get("items") or [])
 
 
 def app_secret(client: K8sClient, params: dict) -> dict:
@@ -167,21 +150,14 @@ def app_secret(client: K8sClient, params: dict) -> dict:
         raise
 
 
-def the_server(secrets: list, params: dict) -> tuple[str, dict]:
-    """The name and the decoded connection of the one server Secret; Refusal otherwise."""
-    if len(secrets) != 1:
-        raise Refusal(
-            "ServerNotFound",
-            f"{'No' if not secrets else 'More than one'} Secret labelled "
-            f"{params['server_label']}={params['server_name']} in namespace {params['server_namespace']}; "
-            "the platform team creates exactly one per server (keys host, port, username, password).",
-        )
-    name = str((secrets[0].get("metadata") or {}).get("name", ""))
-    connection = server_connection(secrets[0].get("data") or {})
-    if not connection.pop("valid"):
-        raise Refusal("ServerSecretInvalid", f"Secret {params['server_namespace']}/{name}: {connection['message']}")
-    del connection["message"]
-    return name, connection
+def the_server(client: K8sClient, params: dict) -> dict:
+    """The server's connection, once it is known to be usable by this namespace; Refusal otherwise."""
+    obj = read_server(client, params["server_name"])
+    if params["require_ready"]:
+        require_ready(obj)
+        if params["namespace"]:
+            require_allowed(client, obj, params["namespace"])
+    return connection(client, obj, params["server_namespace"])
 
 
 def the_app_secret(secret: dict, params: dict) -> dict:
@@ -201,23 +177,17 @@ def main() -> None:
     params = module.params
     try:
         client = client_from_params(params)
-        name, server = the_server(server_secrets(client, params), params)
         result = {
             "changed": False,
-            "server": server,
-            "server_secret_name": name,
+            "server": the_server(client, params),
             "app_secret": the_app_secret(app_secret(client, params), params),
         }
     except Refusal as refusal:
-        module.fail_json(
-            msg=f"{refusal.reason}: {refusal.message}",
-            reason=refusal.reason,
-            mysqldatabase_failure={"reason": refusal.reason, "message": refusal.message},
-        )
+        module.fail_json(msg=refusal.message, reason=refusal.reason)
     except (ValueError, OSError) as error:
         module.fail_json(msg=f"cannot set up the Kubernetes client: {error}", reason=FAILED_REASON, status_code=0)
     except K8sApiError as error:
-        module.fail_json(msg=f"read Secrets: {error}", reason=FAILED_REASON, status_code=error.status)
+        module.fail_json(msg=f"read the server and Secrets: {error}", reason=FAILED_REASON, status_code=error.status)
     module.exit_json(**result)
 
 

@@ -40,9 +40,11 @@ options:
     type: str
     default: mysqldatabases
   namespace:
-    description: Namespace of the resource.
+    description:
+      - Namespace of the resource; empty for a cluster-scoped one (a MySQLServer), whose events go to
+        the namespace C(default) as kubectl's do.
     type: str
-    required: true
+    default: ''
   name:
     description: Name of the resource.
     type: str
@@ -230,7 +232,7 @@ ARGUMENT_SPEC = {
     "api_version": {"type": "str", "default": "piwik.pro/v1"},
     "kind": {"type": "str", "default": "MySQLDatabase"},
     "plural": {"type": "str", "default": "mysqldatabases"},
-    "namespace": {"type": "str", "required": True},
+    "namespace": {"type": "str", "default": ""},
     "name": {"type": "str", "required": True},
     "uid": {"type": "str"},
     "ready": {"type": "bool", "required": True},
@@ -241,6 +243,10 @@ ARGUMENT_SPEC = {
     "events": {"type": "list", "elements": "dict", "default": [], "options": EVENT_OPTIONS},
     "events_on_change": {"type": "list", "elements": "dict", "default": [], "options": EVENT_OPTIONS},
 }
+
+
+# Events of cluster-scoped objects live here, as kubectl and client-go's recorder put them.
+CLUSTER_EVENTS_NAMESPACE = "default"
 
 
 def now() -> str:
@@ -296,16 +302,20 @@ def status_patch(obj: dict, params: dict, timestamp: str) -> dict:
     return {**params["fields"], **top, "conditions": desired_conditions(conditions, condition)}
 
 
+def events_namespace(params: dict) -> str:
+    return params["namespace"] or CLUSTER_EVENTS_NAMESPACE
+
+
 def event_body(params: dict, uid: str, event: dict, timestamp: str) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"generateName": f"{params['name']}.", "namespace": params["namespace"]},
+        "metadata": {"generateName": f"{params['name']}.", "namespace": events_namespace(params)},
         "involvedObject": {
             "apiVersion": params["api_version"],
             "kind": params["kind"],
             "name": params["name"],
-            "namespace": params["namespace"],
+            **({"namespace": params["namespace"]} if params["namespace"] else {}),
             "uid": uid,
         },
         "reason": event["reason"],
@@ -343,7 +353,7 @@ def fail(module: AnsibleModule, action: str, error: K8sApiError, **result) -> No
 def create_events(module: AnsibleModule, client: K8sClient, uid: str, events: list[dict]) -> list[str]:
     """Create the requested events; failures are warnings, as events are best effort."""
     params, names, timestamp = module.params, [], now()
-    path = resource_path("v1", "events", params["namespace"])
+    path = resource_path("v1", "events", events_namespace(params))
     for event in events:
         try:
             created = client.create(path, event_body(params, uid, event, timestamp))

@@ -40,6 +40,7 @@ PRELOADED = (
     "ansible.module_utils.mysqldatabase_k8s",
     "ansible.module_utils.mysqldatabase_secrets",
     "ansible.module_utils.mysqldatabase_sql",
+    "ansible.module_utils.mysqlserver",
 )
 
 

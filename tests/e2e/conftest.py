@@ -34,7 +34,7 @@ def e2e_paths() -> Paths:
 def stack(e2e_paths: Paths) -> Iterator[Stack]:
     env.down(e2e_paths, purge=True)
     state, _ = env.up(e2e_paths)
-    cluster.install_crd(e2e_paths)
+    cluster.install_crds(e2e_paths, state=state)
     api = config.new_client_from_config(str(e2e_paths.kubeconfig))
     try:
         yield Stack(paths=e2e_paths, state=state, api=api)

@@ -1,0 +1,1 @@
+mysqldatabase_in_process.py

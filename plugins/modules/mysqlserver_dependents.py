@@ -1,0 +1,154 @@
+#!/usr/bin/python
+# Copyright (c) external-mysql-operator contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: mysqlserver_dependents
+short_description: List the MySQLDatabases on a MySQLServer and make them reconcile when the server changed
+description:
+  - Lists the MySQLDatabases of every namespace whose C(spec.serverRef.name) names O(server_name)
+    (V(default) when unset) and are not being deleted.
+  - With O(revision), annotates C(piwik.pro/server-revision) on each dependent whose annotation carries
+    another revision, and on each dependent that is not Ready, so that it reconciles at once
+    (ansible-operator watches annotation changes) instead of waiting for its reconcile period. A
+    server change (spec, credentials, CA) thus reaches every database, and a database refused while its
+    server was unusable or closed to its namespace is tried again.
+  - Only metadata.annotations is patched; the spec of a MySQLDatabase is never touched.
+author:
+  - external-mysql-operator contributors
+extends_documentation_fragment:
+  - mysqldatabase_k8s
+options:
+  server_name:
+    description: Name of the MySQLServer.
+    type: str
+    required: true
+  revision:
+    description: The server's current revision; unset, the module only lists.
+    type: str
+  retry_not_ready:
+    description: Also annotate dependents that are not Ready (with a fresh value), so that they try again.
+    type: bool
+    default: true
+notes:
+  - Supports check mode.
+"""
+
+EXAMPLES = r"""
+- name: Push the server's revision to its MySQLDatabases
+  mysqlserver_dependents:
+    server_name: default
+    revision: 3f1c2b9e6d554a4e
+"""
+
+RETURN = r"""
+dependents:
+  description: C(namespace/name) of every MySQLDatabase on the server that is not being deleted.
+  returned: success
+  type: list
+  elements: str
+  sample: [team-a/shop]
+count:
+  description: How many RV(dependents) there are.
+  returned: success
+  type: int
+touched:
+  description: The dependents annotated by this run.
+  returned: success
+  type: list
+  elements: str
+reason:
+  description: V(DependentsFailed) when the API refused a list or a patch.
+  returned: failed
+  type: str
+msg:
+  description: What went wrong.
+  returned: failed
+  type: str
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.mysqldatabase_k8s import (
+    K8sApiError,
+    K8sClient,
+    client_from_params,
+    connection_argument_spec,
+    resource_path,
+)
+from ansible.module_utils.mysqlserver import API_VERSION, DEFAULT_SERVER, REVISION_ANNOTATION, ready_condition
+
+ARGUMENT_SPEC = {
+    **connection_argument_spec(env_fallback),
+    "server_name": {"type": "str", "required": True},
+    "revision": {"type": "str"},
+    "retry_not_ready": {"type": "bool", "default": True},
+}
+
+
+def server_of(database: dict) -> str:
+    ref = (database.get("spec") or {}).get("serverRef")
+    name = ref.get("name") if isinstance(ref, dict) else None
+    return name if isinstance(name, str) and name else DEFAULT_SERVER
+
+
+def dependents(client: K8sClient, server: str) -> list[dict]:
+    items = client.get(resource_path(API_VERSION, "mysqldatabases")).get("items") or []
+    return [
+        item
+        for item in items
+        if server_of(item) == server and not (item.get("metadata") or {}).get("deletionTimestamp")
+    ]
+
+
+def wanted_annotation(database: dict, revision: str, retry_not_ready: bool, stamp: str) -> str | None:
+    """The annotation value to write, or None when the dependent is up to date."""
+    current = str(((database.get("metadata") or {}).get("annotations") or {}).get(REVISION_ANNOTATION, ""))
+    if current.split("/", 1)[0] != revision:
+        return revision
+    if retry_not_ready and ready_condition(database).get("status") != "True":
+        return f"{revision}/{stamp}"
+    return None
+
+
+def run(module: AnsibleModule, client: K8sClient) -> dict:
+    params = module.params
+    found = dependents(client, params["server_name"])
+    names = [f"{d['metadata']['namespace']}/{d['metadata']['name']}" for d in found]
+    touched = []
+    if params["revision"]:
+        stamp = str(int(time.time()))
+        for database, name in zip(found, names, strict=True):
+            value = wanted_annotation(database, params["revision"], params["retry_not_ready"], stamp)
+            if value is None:
+                continue
+            touched.append(name)
+            if module.check_mode:
+                continue
+            metadata = database["metadata"]
+            path = resource_path(API_VERSION, "mysqldatabases", metadata["namespace"], metadata["name"])
+            try:
+                client.merge_patch(path, {"metadata": {"annotations": {REVISION_ANNOTATION: value}}})
+            except K8sApiError as error:
+                if error.status != 404:  # deleted meanwhile: nothing to push
+                    raise
+    return {"changed": bool(touched), "dependents": names, "count": len(names), "touched": touched}
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        result = run(module, client_from_params(module.params))
+    except (ValueError, OSError) as error:
+        module.fail_json(msg=f"cannot set up the Kubernetes client: {error}", reason="DependentsFailed")
+    except K8sApiError as error:
+        module.fail_json(msg=f"list or annotate the MySQLDatabases: {error}", reason="DependentsFailed")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
