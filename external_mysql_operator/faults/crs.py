@@ -1,4 +1,5 @@
-"""MySQLDatabase objects through the API: create, poke, delete, read their Ready condition; polling."""
+"""MySQLDatabase and MySQLServer objects through the API: create, poke, delete, read their Ready
+condition; polling."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 GROUP, VERSION, PLURAL, KIND = "piwik.pro", "v1", "mysqldatabases", "MySQLDatabase"
+SERVER_PLURAL, SERVER_KIND = "mysqlservers", "MySQLServer"  # cluster-scoped
 VERBOSITY_ANNOTATION = "ansible.sdk.operatorframework.io/verbosity"
 POKE_ANNOTATION = "faults.piwik.pro/poke"  # any change of it makes ansible-operator reconcile
 CONTROL_ANNOTATION = "faults.piwik.pro/leak-scan-control"  # a fake secret every scanned place must show
@@ -26,11 +28,22 @@ TRANSIENT = (ApiException, urllib3.exceptions.HTTPError, pymysql.MySQLError, OSE
 
 @dataclass(frozen=True, order=True)
 class CrRef:
+    """A MySQLDatabase by namespace and name, or a MySQLServer (kind SERVER_KIND, no namespace)."""
+
     namespace: str
     name: str
+    kind: str = KIND
+
+    @classmethod
+    def server(cls, name: str) -> CrRef:
+        return cls("", name, SERVER_KIND)
+
+    @property
+    def is_server(self) -> bool:
+        return self.kind == SERVER_KIND
 
     def __str__(self) -> str:
-        return f"{self.namespace}/{self.name}"
+        return f"{SERVER_KIND}/{self.name}" if self.is_server else f"{self.namespace}/{self.name}"
 
 
 def poll[T](check: Callable[[], T | None], timeout: float, interval: float = 1.0) -> T | None:
@@ -54,17 +67,17 @@ def body(
     annotations: dict[str, str] | None = None,
     labels: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"name": ref.name, "namespace": ref.namespace}
+    metadata: dict[str, Any] = {"name": ref.name} if ref.is_server else {"name": ref.name, "namespace": ref.namespace}
     if annotations:
         metadata["annotations"] = annotations
     if labels:
         metadata["labels"] = labels
-    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": KIND, "metadata": metadata, "spec": spec or {}}
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": ref.kind, "metadata": metadata, "spec": spec or {}}
 
 
 @dataclass
 class Crs:
-    """The MySQLDatabase API of one cluster."""
+    """The MySQLDatabase and MySQLServer API of one cluster."""
 
     api: client.ApiClient
 
@@ -84,12 +97,20 @@ class Crs:
                 raise
 
     def create(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        if manifest.get("kind") == SERVER_KIND:
+            return self.custom.create_cluster_custom_object(
+                GROUP, VERSION, SERVER_PLURAL, manifest, _request_timeout=REQUEST_TIMEOUT
+            )
         namespace = manifest["metadata"]["namespace"]
         return self.custom.create_namespaced_custom_object(
             GROUP, VERSION, namespace, PLURAL, manifest, _request_timeout=REQUEST_TIMEOUT
         )
 
     def get(self, ref: CrRef) -> dict[str, Any]:
+        if ref.is_server:
+            return self.custom.get_cluster_custom_object(
+                GROUP, VERSION, SERVER_PLURAL, ref.name, _request_timeout=REQUEST_TIMEOUT
+            )
         return self.custom.get_namespaced_custom_object(
             GROUP, VERSION, ref.namespace, PLURAL, ref.name, _request_timeout=REQUEST_TIMEOUT
         )
@@ -104,14 +125,26 @@ class Crs:
         return True
 
     def list_all(self) -> list[dict[str, Any]]:
+        """Every MySQLDatabase of every namespace."""
         listing = self.custom.list_cluster_custom_object(GROUP, VERSION, PLURAL, _request_timeout=REQUEST_TIMEOUT)
+        return list(listing["items"])
+
+    def list_servers(self) -> list[dict[str, Any]]:
+        listing = self.custom.list_cluster_custom_object(
+            GROUP, VERSION, SERVER_PLURAL, _request_timeout=REQUEST_TIMEOUT
+        )
         return list(listing["items"])
 
     def delete(self, ref: CrRef) -> None:
         try:
-            self.custom.delete_namespaced_custom_object(
-                GROUP, VERSION, ref.namespace, PLURAL, ref.name, _request_timeout=REQUEST_TIMEOUT
-            )
+            if ref.is_server:
+                self.custom.delete_cluster_custom_object(
+                    GROUP, VERSION, SERVER_PLURAL, ref.name, _request_timeout=REQUEST_TIMEOUT
+                )
+            else:
+                self.custom.delete_namespaced_custom_object(
+                    GROUP, VERSION, ref.namespace, PLURAL, ref.name, _request_timeout=REQUEST_TIMEOUT
+                )
         except ApiException as err:
             if err.status != 404:
                 raise
@@ -120,9 +153,14 @@ class Crs:
         """Change an annotation so that ansible-operator reconciles now (watchAnnotationsChanges)."""
         patch = {"metadata": {"annotations": {POKE_ANNOTATION: value}}}
         try:
-            self.custom.patch_namespaced_custom_object(
-                GROUP, VERSION, ref.namespace, PLURAL, ref.name, patch, _request_timeout=REQUEST_TIMEOUT
-            )
+            if ref.is_server:
+                self.custom.patch_cluster_custom_object(
+                    GROUP, VERSION, SERVER_PLURAL, ref.name, patch, _request_timeout=REQUEST_TIMEOUT
+                )
+            else:
+                self.custom.patch_namespaced_custom_object(
+                    GROUP, VERSION, ref.namespace, PLURAL, ref.name, patch, _request_timeout=REQUEST_TIMEOUT
+                )
         except ApiException as err:
             if err.status != 404:  # gone already: nothing to reconcile
                 raise

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,15 +148,16 @@ class HealthChecker:
         self.remember_server_hashes()
         return list(results.values())
 
-    def wait_reason(self, refs: Iterable[CrRef], reason: str, timeout: float) -> dict[CrRef, str]:
-        """Poll until every CR reports Ready=False with `reason`; the last reason seen for each."""
+    def wait_reason(self, refs: Iterable[CrRef], reasons: Collection[str], timeout: float) -> dict[CrRef, str]:
+        """Poll until every CR (or MySQLServer) reports Ready=False with one of `reasons`; the last
+        reason seen for each."""
         seen = {ref: "" for ref in refs}
         deadline = time.monotonic() + timeout
         while True:
             for ref, last in seen.items():
-                if last != reason:
+                if last not in reasons:
                     seen[ref] = self._reason(ref)
-            if all(r == reason for r in seen.values()) or time.monotonic() >= deadline:
+            if all(r in reasons for r in seen.values()) or time.monotonic() >= deadline:
                 return seen
             time.sleep(1)
 

@@ -1,4 +1,5 @@
-"""The hostile corpus: every entry of hostile_corpus.yaml is applied as a MySQLDatabase and must be refused.
+"""The hostile corpus: every entry of hostile_corpus.yaml is applied as a MySQLDatabase (or, with
+`kind: MySQLServer`, as a MySQLServer) and must be refused.
 
 Refused means: the API rejects it (the CRD schema, 4xx), or the operator reports Ready=False with the
 expected reason, or, for free text the operator only passes on (annotations, secretTemplate values,
@@ -23,9 +24,9 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from ..localenv.config import OPERATOR_NAMESPACE
-from . import crs, snapshot
+from . import crs, servers, snapshot
 from .context import Context
-from .crs import CrRef, is_current, poll, ready_condition
+from .crs import KIND, SERVER_KIND, CrRef, is_current, poll, ready_condition
 from .health import sql_rows
 from .report import CaseResult
 
@@ -72,7 +73,7 @@ def _fill(value: Any, canary: str) -> Any:
 class Entry:
     id: str
     why: str
-    ref: CrRef
+    ref: CrRef  # its kind is the entry's: a MySQLDatabase in NAMESPACE, or a cluster-scoped MySQLServer
     spec: Any
     expect: str | list[str]
     labels: dict[str, str] = field(default_factory=dict)
@@ -81,7 +82,7 @@ class Entry:
 
     def manifest(self) -> dict[str, Any]:
         spec = self.spec
-        if isinstance(spec, dict) and "deletionPolicy" not in spec:
+        if not self.ref.is_server and isinstance(spec, dict) and "deletionPolicy" not in spec:
             spec = {**spec, "deletionPolicy": "Delete"}
         manifest = crs.body(self.ref, None, self.annotations, self.labels)
         manifest["spec"] = spec
@@ -89,11 +90,16 @@ class Entry:
 
     @property
     def database(self) -> str:
-        return str(self.spec.get("databaseName") or self.ref.name) if isinstance(self.spec, dict) else ""
+        """The database a MySQLDatabase entry names; a MySQLServer entry names none."""
+        if self.ref.is_server or not isinstance(self.spec, dict):
+            return ""
+        return str(self.spec.get("databaseName") or self.ref.name)
 
     @property
     def username(self) -> str:
-        return str(self.spec.get("username") or self.ref.name) if isinstance(self.spec, dict) else ""
+        if self.ref.is_server or not isinstance(self.spec, dict):
+            return ""
+        return str(self.spec.get("username") or self.ref.name)
 
 
 def load_corpus(path: Path, canaries: Path) -> list[Entry]:
@@ -102,11 +108,14 @@ def load_corpus(path: Path, canaries: Path) -> list[Entry]:
     for index, item in enumerate(raw["entries"]):
         canary = canaries / item["id"]
         item = _fill(item, str(canary))
+        kind, name = item.get("kind", KIND), item.get("name", f"h-{index:03d}")
+        if kind not in (KIND, SERVER_KIND):
+            raise ValueError(f"corpus entry {item['id']}: kind must be {KIND} or {SERVER_KIND}, not {kind!r}")
         entries.append(
             Entry(
                 id=item["id"],
                 why=item["why"],
-                ref=CrRef(NAMESPACE, item.get("name", f"h-{index:03d}")),
+                ref=CrRef.server(name) if kind == SERVER_KIND else CrRef(NAMESPACE, name),
                 spec=item.get("spec", {}),
                 expect=item["expect"],
                 labels=item.get("labels") or {},
@@ -134,16 +143,15 @@ def _setup(ctx: Context) -> list[CrRef]:
     for namespace in (NAMESPACE, OTHER_NAMESPACE):
         ctx.stack.crs.ensure_namespace(namespace)
     state = ctx.stack.state
-    creds = {"host": "127.0.0.1", "port": str(state.mysql_port), "username": state.mysql_admin_user}
     planted = [
-        # A server Secret in the tenant's own namespace, with the label: must never be used.
-        (NAMESPACE, "evil-server", {"piwik.pro/mysql-server": "evil"}, {**creds, "password": "not-the-password"}),
-        # A working admin Secret in the operator's namespace without the label: must never be used either.
-        (OPERATOR_NAMESPACE, "rogue", {}, {**creds, "password": state.mysql_admin_password}),
-        (NAMESPACE, "foreign-secret", {}, {"note": "belongs to nobody"}),
+        # Admin credentials in the tenant's own namespace: no MySQLServer may read them.
+        (NAMESPACE, "evil-server", {"username": state.mysql_admin_user, "password": "not-the-password"}),
+        # Working admin credentials in the operator's namespace that no MySQLServer names: never used either.
+        (OPERATOR_NAMESPACE, "rogue", {"username": state.mysql_admin_user, "password": state.mysql_admin_password}),
+        (NAMESPACE, "foreign-secret", {"note": "belongs to nobody"}),
     ]
-    for namespace, name, labels, data in planted:
-        body = client.V1Secret(metadata=client.V1ObjectMeta(name=name, labels=labels), string_data=data)
+    for namespace, name, data in planted:
+        body = client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data=data)
         try:
             core.create_namespaced_secret(namespace, body)
         except ApiException as err:
@@ -284,7 +292,7 @@ def run_hostile(ctx: Context) -> CaseResult:
 def _delete_entries(ctx: Context, result: CaseResult, outcomes: list[Outcome]) -> None:
     """Delete every created entry. The finalizer of one refused with ServerNotFound needs that server
     (it cannot tell whether it created anything there before), so those stay until the server exists:
-    noted in the details, then a server Secret of that name is added to let them go."""
+    noted in the details, then a MySQLServer of that name (for the real MariaDB) is added to let them go."""
     created = [o for o in outcomes if o.created]
     for outcome in created:
         ctx.stack.crs.delete(outcome.entry.ref)
@@ -292,29 +300,16 @@ def _delete_entries(ctx: Context, result: CaseResult, outcomes: list[Outcome]) -
     poll(lambda: not any(ctx.stack.crs.exists(ref) for ref in waiting), ctx.timeout(len(waiting)), 2)
     blocked = [o for o in created if o.observed == "ServerNotFound" and ctx.stack.crs.exists(o.entry.ref)]
     result.details["deletion_blocked_without_server"] = [o.entry.id for o in blocked]
-    servers = {str(o.entry.spec["serverRef"]["name"]) for o in blocked}
-    for server in servers:
-        _server_secret(ctx, server, create=True)
+    added = sorted({str(o.entry.spec["serverRef"]["name"]) for o in blocked})
+    for server in added:
+        servers.create(ctx.stack, server)
     ctx.poke([o.entry.ref for o in blocked], "server-added")  # their retries are minutes apart by now
     refs = [o.entry.ref for o in created]
     poll(lambda: not any(ctx.stack.crs.exists(ref) for ref in refs), ctx.timeout(len(blocked)), 2)
     result.problems += [f"{ref}: still there after deletion" for ref in refs if ctx.stack.crs.exists(ref)]
-    for server in servers:
-        _server_secret(ctx, server, create=False)
-
-
-def _server_secret(ctx: Context, server: str, create: bool) -> None:
-    """A server Secret labelled `server` in the operator's namespace, for the real MariaDB."""
-    name = f"faults-server-{server}"
-    core = ctx.stack.crs.core
-    if not create:
-        core.delete_namespaced_secret(name, OPERATOR_NAMESPACE)
-        return
-    state = ctx.stack.state
-    data = {"host": "127.0.0.1", "port": str(state.mysql_port), "username": state.mysql_admin_user}
-    metadata = client.V1ObjectMeta(name=name, labels={"piwik.pro/mysql-server": server})
-    body = client.V1Secret(metadata=metadata, string_data={**data, "password": state.mysql_admin_password})
-    core.create_namespaced_secret(OPERATOR_NAMESPACE, body)
+    for server in added:
+        if not servers.delete(ctx.stack, server, ctx.timeout(0)):
+            result.problems.append(f"MySQLServer {server} (added for the blocked entries): still there after deletion")
 
 
 def _account(

@@ -39,7 +39,7 @@ options:
     required: true
   require_ready:
     description:
-      - Refuse a server that is not Ready or does not serve O(namespace). The finalizer sets V(false):
+      - Refuse a server that is not Ready or does not serve O(namespace). The finalizer sets V(false);
         cleanup is attempted whatever the server's last check said.
     type: bool
     default: true

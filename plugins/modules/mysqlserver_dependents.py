@@ -21,6 +21,7 @@ author:
   - external-mysql-operator contributors
 extends_documentation_fragment:
   - mysqldatabase_k8s
+  - mysqldatabase_k8s.kubeconfig
 options:
   server_name:
     description: Name of the MySQLServer.

@@ -13,7 +13,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from external_mysql_operator.localenv import cluster
-from external_mysql_operator.localenv.config import Paths, State
+from external_mysql_operator.localenv.config import OPERATOR_NAMESPACE, Paths, State
 
 GROUP, VERSION, PLURAL = "piwik.pro", "v1", "mysqldatabases"
 
@@ -161,3 +161,77 @@ def app_login(stack: Stack, values: dict[str, str]) -> pymysql.connections.Conne
         database=values["database"],
         autocommit=True,
     )
+
+
+# --- MySQLServer -------------------------------------------------------------------------------
+
+SERVER_PLURAL = "mysqlservers"
+
+
+def server_spec(stack: Stack, credentials: str = "mysql-server-default", **overrides: Any) -> dict[str, Any]:
+    """A MySQLServer spec for the local MariaDB, with `overrides` on top."""
+    return {
+        "host": "127.0.0.1",
+        "port": stack.state.mysql_port,
+        "credentialsSecretRef": {"name": credentials},
+        **overrides,
+    }
+
+
+def create_server(stack: Stack, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "MySQLServer", "metadata": {"name": name}, "spec": spec}
+    return stack.custom.create_cluster_custom_object(GROUP, VERSION, SERVER_PLURAL, body)
+
+
+def get_server(stack: Stack, name: str) -> dict[str, Any]:
+    return stack.custom.get_cluster_custom_object(GROUP, VERSION, SERVER_PLURAL, name)
+
+
+def patch_server(stack: Stack, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+    return stack.custom.patch_cluster_custom_object(GROUP, VERSION, SERVER_PLURAL, name, patch)
+
+
+def delete_server(stack: Stack, name: str, wait: bool = True) -> None:
+    """Delete a MySQLServer; with `wait`, until its finalizer let it go."""
+    try:
+        stack.custom.delete_cluster_custom_object(GROUP, VERSION, SERVER_PLURAL, name)
+    except ApiException as err:
+        if err.status != 404:
+            raise
+    if wait:
+
+        def gone() -> bool:
+            try:
+                get_server(stack, name)
+            except ApiException as err:
+                return err.status == 404
+            return False
+
+        wait_until(gone, 180, f"MySQLServer {name} to be deleted")
+
+
+def wait_server(stack: Stack, name: str, reason: str = "Connected", timeout: float = 180) -> dict[str, Any]:
+    """Wait until the server's Ready condition has `reason` for its current generation; returns the object."""
+
+    def has_reason() -> dict[str, Any] | None:
+        server = get_server(stack, name)
+        condition = ready_condition(server)
+        current = (server.get("status") or {}).get("observedGeneration") == server["metadata"]["generation"]
+        return server if current and condition.get("reason") == reason else None
+
+    return wait_until(has_reason, timeout, f"MySQLServer {name} to report {reason}")
+
+
+def put_secret(stack: Stack, name: str, values: dict[str, str], namespace: str = OPERATOR_NAMESPACE) -> None:
+    """Create or replace a Secret with these string values."""
+    body = client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data=values)
+    try:
+        stack.core.create_namespaced_secret(namespace, body)
+    except ApiException as err:
+        if err.status != 409:
+            raise
+        stack.core.replace_namespaced_secret(name, namespace, body)
+
+
+def admin_credentials(stack: Stack, **overrides: str) -> dict[str, str]:
+    return {"username": stack.state.mysql_admin_user, "password": stack.state.mysql_admin_password, **overrides}

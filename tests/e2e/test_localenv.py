@@ -102,12 +102,16 @@ def test_service_account_token_is_authorized_by_rbac(stack: Stack) -> None:
     stack.core.delete_namespace(ns)
 
 
-def test_mariadb_admin_secret_logs_in(stack: Stack) -> None:
+def test_default_server_and_its_admin_secret_log_in(stack: Stack) -> None:
+    server = stack.custom.get_cluster_custom_object("piwik.pro", "v1", "mysqlservers", "default")
+    assert server["spec"]["credentialsSecretRef"]["name"] == SERVER_SECRET_NAME
     secret = stack.core.read_namespaced_secret(SERVER_SECRET_NAME, OPERATOR_NAMESPACE)
-    assert secret.metadata.labels["piwik.pro/mysql-server"] == "default"
     values = {k: base64.b64decode(v).decode() for k, v in secret.data.items()}
     conn = pymysql.connect(
-        host=values["host"], port=int(values["port"]), user=values["username"], password=values["password"]
+        host=server["spec"]["host"],
+        port=int(server["spec"]["port"]),
+        user=values["username"],
+        password=values["password"],
     )
     with conn.cursor() as cur:
         cur.execute("SELECT VERSION()")

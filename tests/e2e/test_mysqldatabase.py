@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-import base64
-
 import pymysql
 import pytest
 import yaml
 from e2e_support import (
+    GROUP,
+    PLURAL,
+    VERSION,
     Stack,
+    admin_credentials,
     app_login,
     create_cr,
+    create_server,
     database_exists,
+    delete_server,
     events_for,
     get_cr,
     patch_cr,
+    put_secret,
+    ready_condition,
     secret_values,
+    server_spec,
     sql_rows,
     user_exists,
     wait_gone,
     wait_ready,
     wait_reason,
+    wait_server,
     wait_until,
 )
 from kubernetes import client
@@ -302,50 +310,36 @@ def test_jinja_in_annotations_is_stored_and_never_executed(stack: Stack, namespa
 def test_missing_server_reports_server_not_found(stack: Stack, namespace: str) -> None:
     create_cr(stack, namespace, "nowhere", {"serverRef": {"name": "absent"}})
     condition = wait_reason(stack, namespace, "nowhere", "ServerNotFound")
-    assert "piwik.pro/mysql-server=absent" in condition["message"]
+    assert "No MySQLServer 'absent'" in condition["message"]
 
 
-def _server_secret(stack: Stack, name: str, **overrides: str) -> None:
-    values = {
-        "host": "127.0.0.1",
-        "port": str(stack.state.mysql_port),
-        "username": stack.state.mysql_admin_user,
-        "password": stack.state.mysql_admin_password,
-        **overrides,
-    }
-    stack.core.create_namespaced_secret(
-        OPERATOR_NAMESPACE,
-        client.V1Secret(
-            metadata=client.V1ObjectMeta(name=f"mysql-server-{name}", labels={"piwik.pro/mysql-server": name}),
-            string_data=values,
-        ),
-    )
-
-
-def test_wrong_admin_password_reports_admin_auth_failed(stack: Stack, namespace: str) -> None:
-    _server_secret(stack, "wrongpass", password="not-the-password")
+def test_wrong_admin_password_reports_admin_auth_failed_and_heals(stack: Stack, namespace: str) -> None:
+    put_secret(stack, "mysql-server-wrongpass", admin_credentials(stack, password="not-the-password"))
+    create_server(stack, "wrongpass", server_spec(stack, credentials="mysql-server-wrongpass"))
     try:
         create_cr(stack, namespace, "badauth", {"serverRef": {"name": "wrongpass"}})
-        condition = wait_reason(stack, namespace, "badauth", "AdminAuthFailed")
+        condition = ready_condition(wait_server(stack, "wrongpass", "AdminAuthFailed"))
         assert "not-the-password" not in condition["message"]
-        # Fixing the Secret heals the CR on a later retry.
-        stack.core.patch_namespaced_secret(
-            "mysql-server-wrongpass",
-            OPERATOR_NAMESPACE,
-            {"data": {"password": base64.b64encode(stack.state.mysql_admin_password.encode()).decode()}},
-        )
-        wait_ready(stack, namespace, "badauth", timeout=180)
+        # The database waits for its server, with the server's reason in its message.
+        condition = wait_reason(stack, namespace, "badauth", "ServerNotReady")
+        assert "AdminAuthFailed" in condition["message"]
+        # Fixing the Secret heals the server at its next check, and the server makes the database retry.
+        put_secret(stack, "mysql-server-wrongpass", admin_credentials(stack))
+        wait_server(stack, "wrongpass", "Connected", timeout=150)
+        wait_ready(stack, namespace, "badauth", timeout=120)
     finally:
+        stack.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "badauth")
+        wait_gone(stack, namespace, "badauth")
+        delete_server(stack, "wrongpass")
         stack.core.delete_namespaced_secret("mysql-server-wrongpass", OPERATOR_NAMESPACE)
 
 
-def test_unreachable_server_reports_server_unreachable(stack: Stack, namespace: str) -> None:
-    _server_secret(stack, "closed", port="1")
+def test_unreachable_server_reports_server_unreachable(stack: Stack) -> None:
+    create_server(stack, "closed", server_spec(stack, port=1))
     try:
-        create_cr(stack, namespace, "unreachable", {"serverRef": {"name": "closed"}})
-        wait_reason(stack, namespace, "unreachable", "ServerUnreachable")
+        wait_server(stack, "closed", "ServerUnreachable")
     finally:
-        stack.core.delete_namespaced_secret("mysql-server-closed", OPERATOR_NAMESPACE)
+        delete_server(stack, "closed")
 
 
 @pytest.mark.parametrize(

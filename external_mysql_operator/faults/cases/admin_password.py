@@ -1,4 +1,5 @@
-"""Break the admin Secret (wrong password, then wrong user) and fix it again."""
+"""Break the credentials Secret of the MySQLServer `default` (wrong password, then wrong user) and fix it
+again: the server reports AdminAuthFailed, its MySQLDatabases are refused, and all heal afterwards."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from ...localenv.config import OPERATOR_NAMESPACE, SERVER_SECRET_NAME
 from ..context import Context
 from ..crs import CrRef, poll
 from ..report import CaseResult
+from ..servers import DEFAULT
 from .common import passwords_changed, server_hashes
 
 log = logging.getLogger(__name__)
 NAMESPACE = "faults-admin"
 REASON = "AdminAuthFailed"
+# A MySQLDatabase that reconciles before its server's next check meets the wrong credentials itself; one
+# that reconciles after it is refused because its server is not Ready. Neither changes anything.
+DATABASE_REASONS = frozenset({REASON, "ServerNotReady"})
 
 
 def _set_server_key(ctx: Context, key: str, value: str) -> bool:
@@ -44,9 +49,14 @@ def run_admin_password(ctx: Context) -> CaseResult:
     for index, (key, wrong, right) in enumerate(_breakages(ctx, profile.admin_flips)):
         poll(lambda key=key, wrong=wrong: _set_server_key(ctx, key, wrong), timeout=60)
         result.faults_injected += 1
-        ctx.poke(refs, f"admin-{index}")
-        reasons = ctx.health.wait_reason(refs, REASON, timeout=180)
-        wrong_reasons = {str(ref): reason for ref, reason in reasons.items() if reason != REASON}
+        # Nothing watches the Secret: the server would notice within its reconcile period, the databases
+        # when it tells them. Poke both so that the case does not wait for the period.
+        ctx.poke([DEFAULT, *refs], f"admin-{index}")
+        server_reason = ctx.health.wait_reason([DEFAULT], {REASON}, timeout=180)[DEFAULT]
+        reasons = ctx.health.wait_reason(refs, DATABASE_REASONS, timeout=180)
+        wrong_reasons = {str(ref): reason for ref, reason in reasons.items() if reason not in DATABASE_REASONS}
+        if server_reason != REASON:
+            wrong_reasons[str(DEFAULT)] = server_reason
         poll(lambda key=key, right=right: _set_server_key(ctx, key, right), timeout=60)
         after = ctx.wait_healthy(refs)
         changed = passwords_changed(before, after, hashes_before, server_hashes(stack, refs))
@@ -59,7 +69,9 @@ def run_admin_password(ctx: Context) -> CaseResult:
         flips.append(
             {
                 "wrong": key,
-                "reported_admin_auth_failed": len(reasons) - len(wrong_reasons),
+                "server_reported": server_reason or "nothing",
+                "databases_reported": sorted(set(reasons.values())),
+                "refused": sum(reason in DATABASE_REASONS for reason in reasons.values()),
                 "passwords_changed": len(changed),
                 "healthy_after": sum(h.healthy for h in after),
             }

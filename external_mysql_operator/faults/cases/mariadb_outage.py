@@ -1,4 +1,5 @@
-"""Stop MariaDB (cleanly, then by SIGKILL) under the running operator, and start it again."""
+"""Stop MariaDB (cleanly, then by SIGKILL) under the running operator, and start it again: the MySQLServer
+`default` reports ServerUnreachable, its MySQLDatabases are refused, and all heal afterwards."""
 
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ from ..context import Context
 from ..crs import CrRef
 from ..health import CrHealth
 from ..report import CaseResult
+from ..servers import DEFAULT
 from .common import passwords_changed, server_hashes
 
 log = logging.getLogger(__name__)
 NAMESPACE = "faults-outage"
 OUTAGE_REASON = "ServerUnreachable"
+# A MySQLDatabase that reconciles before its server's next check finds MariaDB gone itself; one that
+# reconciles after it is refused because its server is not Ready.
+DATABASE_REASONS = frozenset({OUTAGE_REASON, "ServerNotReady"})
 
 
 @dataclass
@@ -34,12 +39,16 @@ def _outage(ctx: Context, state: Outages, index: int, rng: random.Random, result
     operator_pid = stack.operator_pid()
     stack.stop_mariadb(crash=crash)
     started = time.monotonic()
-    ctx.poke(state.everyone, f"outage-{index}")  # every CR so far, those made in earlier outages too
+    # The server and every CR so far (those made in earlier outages too) check now, not at their period.
+    ctx.poke([DEFAULT, *state.everyone], f"outage-{index}")
     state.everyone += ctx.create(
         [CrRef(NAMESPACE, f"outage-new-{index}-{i}") for i in range(ctx.settings.profile.outage_new_crs)]
     )
-    reasons = ctx.health.wait_reason(state.everyone, OUTAGE_REASON, timeout=180)
-    wrong = {str(ref): reason for ref, reason in reasons.items() if reason != OUTAGE_REASON}
+    server_reason = ctx.health.wait_reason([DEFAULT], {OUTAGE_REASON}, timeout=180)[DEFAULT]
+    reasons = ctx.health.wait_reason(state.everyone, DATABASE_REASONS, timeout=180)
+    wrong = {str(ref): reason for ref, reason in reasons.items() if reason not in DATABASE_REASONS}
+    if server_reason != OUTAGE_REASON:
+        wrong[str(DEFAULT)] = server_reason
     time.sleep(rng.uniform(2.0, 8.0))
     kept_running = operator_pid is not None and stack.operator_pid() == operator_pid
     down_for = time.monotonic() - started
@@ -55,7 +64,9 @@ def _outage(ctx: Context, state: Outages, index: int, rng: random.Random, result
     return {
         "kind": "SIGKILL" if crash else "SIGTERM",
         "down_seconds": round(down_for, 1),
-        "reported_server_unreachable": len(reasons) - len(wrong),
+        "server_reported": server_reason or "nothing",
+        "databases_reported": sorted(set(reasons.values())),
+        "refused": sum(reason in DATABASE_REASONS for reason in reasons.values()),
         "operator_kept_running": kept_running,
         "passwords_changed": len(changed),
         "healthy_after": sum(h.healthy for h in after),

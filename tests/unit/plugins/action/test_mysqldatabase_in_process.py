@@ -21,7 +21,7 @@ import yaml
 from tests.unit.plugins.modules.secrets_api import SecretsApi, serving
 
 REPO = Path(__file__).resolve().parents[4]
-ACTION_LINKS = ("mysqldatabase_mysql", "mysqldatabase_refuse", "mysqldatabase_secret", "mysqldatabase_secret_info")
+READY = {"conditions": [{"type": "Ready", "status": "True"}], "observedGeneration": 1}
 
 
 @pytest.fixture
@@ -63,16 +63,22 @@ def run_task(
     return json.loads(out.read_text())
 
 
-def test_every_role_module_has_an_in_process_link() -> None:
-    for name in ACTION_LINKS:
+def test_every_module_has_an_in_process_link() -> None:
+    modules = sorted(path.stem for path in (REPO / "plugins" / "modules").glob("*.py"))
+    assert {"mysqlserver_dependents", "mysqlserver_preflight"} <= set(modules)
+    for name in modules:
         link = REPO / "plugins" / "action" / f"{name}.py"
         assert link.is_symlink() and os.readlink(link) == "mysqldatabase_in_process.py", name
-        assert (REPO / "plugins" / "modules" / f"{name}.py").is_file(), name
+
+
+def add_server(api: SecretsApi, host: str = "host", credentials: dict | None = None) -> None:
+    """The MySQLServer `default`, Ready, with its credentials Secret in the namespace `ops`."""
+    api.add_server("default", {"host": host, "credentialsSecretRef": {"name": "admin"}}, READY)
+    api.add("ops", "admin", data=credentials or {"username": "YWRtaW4=", "password": "cHc="})
 
 
 def test_secret_info_result_is_the_modules(api: SecretsApi, tmp_path: Path) -> None:
-    server = {"host": "aG9zdA==", "username": "YWRtaW4=", "password": "cHc="}
-    api.add("ops", "server", {"piwik.pro/mysql-server": "default"}, data=server)
+    add_server(api)
     api.add("team-a", "shop", data={"password": "cHc="})
     task = {
         "mysqldatabase_secret_info": {
@@ -89,17 +95,14 @@ def test_secret_info_result_is_the_modules(api: SecretsApi, tmp_path: Path) -> N
 
 
 def test_results_are_data_never_templates(api: SecretsApi, tmp_path: Path) -> None:
-    # A Secret's content reaches the role marked unsafe: Jinja in it is passed on as text, never run.
+    # A Secret's or a MySQLServer's content reaches the role marked unsafe: Jinja in it is passed on
+    # as text, never run.
     jinja = base64.b64encode(b"{{ 6 * 7 }}").decode()
-    api.add(
-        "ops",
-        "server",
-        {"piwik.pro/mysql-server": "default"},
-        data={"host": jinja, "username": jinja, "password": jinja},
-    )
+    add_server(api, host="{{ 6 * 7 }}", credentials={"username": jinja, "password": jinja})
     task = {"mysqldatabase_secret_info": {"api_url": api.url, "server_namespace": "ops", "server_name": "default"}}
-    shown = run_task(tmp_path, task, True, show="{{ {'host': result.server.host} | to_json }}")
-    assert shown == {"host": "{{ 6 * 7 }}"}
+    show = "{{ {'host': result.server.host, 'username': result.server.username} | to_json }}"
+    shown = run_task(tmp_path, task, True, show=show)
+    assert shown == {"host": "{{ 6 * 7 }}", "username": "{{ 6 * 7 }}"}
 
 
 def test_failure_and_no_log_values_are_the_modules(tmp_path: Path) -> None:
@@ -129,4 +132,29 @@ def test_refusal_result_is_the_modules(tmp_path: Path) -> None:
     task = {"mysqldatabase_refuse": {"reason": "InvalidSpec", "message": "bad"}}
     in_process, module = run_task(tmp_path, task, True), run_task(tmp_path, task, False)
     assert in_process == module
-    assert in_process["mysqldatabase_failure"] == {"reason": "InvalidSpec", "message": "bad"}
+    assert (in_process["failed"], in_process["reason"], in_process["msg"]) == (True, "InvalidSpec", "bad")
+
+
+def test_preflight_failure_is_the_modules(tmp_path: Path) -> None:
+    task = {
+        "mysqlserver_preflight": {
+            "login_host": "127.0.0.1",
+            "login_port": 9,
+            "login_user": "admin",
+            "login_password": "hunter2-admin",
+            "connect_timeout": 2,
+        }
+    }
+    in_process, module = run_task(tmp_path, task, True), run_task(tmp_path, task, False)
+    assert in_process == module
+    assert (in_process["failed"], in_process["reason"]) == (True, "ServerUnreachable")
+    assert "hunter2" not in json.dumps(in_process)
+
+
+def test_dependents_result_is_the_modules(api: SecretsApi, tmp_path: Path) -> None:
+    api.add_database("team-a", "shop")
+    api.add_database("team-b", "blog", {"serverRef": {"name": "eu"}})
+    task = {"mysqlserver_dependents": {"api_url": api.url, "server_name": "default"}}
+    in_process, module = run_task(tmp_path, task, True), run_task(tmp_path, task, False)
+    assert in_process == module
+    assert (in_process["dependents"], in_process["count"]) == (["team-a/shop"], 1)

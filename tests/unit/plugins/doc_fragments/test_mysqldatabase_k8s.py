@@ -10,7 +10,7 @@ import yaml
 
 from tests.unit.plugins.ansible_doc import ansible_doc
 
-MODULES = ("mysqldatabase_secret", "mysqldatabase_secret_info", "mysqldatabase_status")
+MODULES = ("mysqldatabase_secret", "mysqldatabase_secret_info", "mysqldatabase_status", "mysqlserver_dependents")
 
 
 @pytest.fixture(scope="module")

@@ -367,6 +367,8 @@ def test_secret_template_with_32_keys_is_accepted() -> None:
         {"password": "x"},
         {"uri": "x"},
         {"host": "x"},
+        {"sslMode": "DISABLED"},
+        {"ca.crt": "x"},
         {"bad key": "x"},
         {"bad/key": "x"},
         {".": "x"},
@@ -470,6 +472,33 @@ def test_secret_data_holds_the_connection_and_a_uri() -> None:
     }
 
 
+@pytest.mark.parametrize("tls", [{}, {"tls_mode": "Disabled", "ca_cert": "PEM"}, {"tls_mode": None}])
+def test_without_tls_the_secret_has_no_tls_keys(tls: dict) -> None:
+    data = decode(f.mysqldatabase_secret_data({**CONN, **tls}))
+    assert not {"sslMode", "ca.crt"} & set(data)
+    assert data["uri"] == "mysql://app:s3cret@db.example.com:3306/app"
+
+
+@pytest.mark.parametrize(
+    ("mode", "ssl_mode"), [("Required", "REQUIRED"), ("VerifyCA", "VERIFY_CA"), ("VerifyIdentity", "VERIFY_IDENTITY")]
+)
+def test_tls_mode_gives_ssl_mode_the_ca_and_the_uri_parameter(mode: str, ssl_mode: str) -> None:
+    data = decode(f.mysqldatabase_secret_data({**CONN, "tls_mode": mode, "ca_cert": "-----BEGIN CERTIFICATE-----\n"}))
+    assert (data["sslMode"], data["ca.crt"]) == (ssl_mode, "-----BEGIN CERTIFICATE-----\n")
+    assert data["uri"] == f"mysql://app:s3cret@db.example.com:3306/app?ssl-mode={ssl_mode}"
+
+
+def test_tls_mode_without_a_ca_gives_no_ca_key() -> None:
+    data = decode(f.mysqldatabase_secret_data({**CONN, "tls_mode": "Required", "ca_cert": ""}))
+    assert data["sslMode"] == "REQUIRED" and "ca.crt" not in data
+
+
+@pytest.mark.parametrize("mode", ["VERIFY_CA", "verifyca", "Preferred", 1])
+def test_unknown_tls_mode_is_a_programming_error(mode: Any) -> None:
+    with pytest.raises(AnsibleFilterError, match="tls_mode"):
+        f.mysqldatabase_secret_data({**CONN, "tls_mode": mode})
+
+
 def test_uri_percent_encodes_user_password_and_database() -> None:
     conn = {**CONN, "username": "us:er@x", "password": "p@ss/w:rd?#%", "database": "my$db.v1"}
     uri = decode(f.mysqldatabase_secret_data(conn))["uri"]
@@ -534,7 +563,9 @@ def test_unicode_template_values_round_trip() -> None:
     assert decode(f.mysqldatabase_secret_data(CONN, {"V": "zażółć {database} ✓"}))["V"] == "zażółć app ✓"
 
 
-@pytest.mark.parametrize("template", [{"password": "x"}, {"uri": "{host}"}, {"K": 5}, ["K"]])
+@pytest.mark.parametrize(
+    "template", [{"password": "x"}, {"uri": "{host}"}, {"sslMode": "DISABLED"}, {"ca.crt": "x"}, {"K": 5}, ["K"]]
+)
 def test_template_that_would_overwrite_connection_keys_is_a_programming_error(template: Any) -> None:
     with pytest.raises(AnsibleFilterError, match="template"):
         f.mysqldatabase_secret_data(CONN, template)

@@ -1,46 +1,38 @@
-"""Decoding the server connection and application Secrets."""
+"""Decoding a key of a Secret and summarising the application Secret."""
 
 from __future__ import annotations
 
 import base64
 
-from ansible.module_utils.mysqldatabase_secrets import app_secret, server_connection
+import pytest
+from ansible.module_utils.mysqldatabase_secrets import app_secret, decode_key
 
 
 def _b64(value: str) -> str:
     return base64.b64encode(value.encode()).decode()
 
 
-def test_server_connection_decodes_and_defaults_port() -> None:
-    result = server_connection({"host": _b64("db.internal"), "username": _b64("admin"), "password": _b64("s3cret")})
-    assert result["valid"] is True
-    assert (result["host"], result["port"], result["username"]) == ("db.internal", 3306, "admin")
-    assert (result["publish_host"], result["publish_port"]) == ("db.internal", 3306)
+def test_decode_key_gives_the_utf8_text() -> None:
+    assert decode_key({"password": _b64("zażółć s3cret")}, "password") == "zażółć s3cret"
 
 
-def test_server_connection_uses_publish_address_for_applications() -> None:
-    result = server_connection(
-        {
-            "host": _b64("10.0.0.5"),
-            "port": _b64("3307"),
-            "username": _b64("a"),
-            "password": _b64("p"),
-            "publishHost": _b64("mysql.db.svc"),
-            "publishPort": _b64("3306"),
-        }
-    )
-    assert (result["port"], result["publish_host"], result["publish_port"]) == (3307, "mysql.db.svc", 3306)
+def test_decode_key_keeps_an_empty_value_empty() -> None:
+    assert decode_key({"password": ""}, "password") == ""
 
 
-def test_server_connection_names_missing_keys_without_values() -> None:
-    result = server_connection({"host": _b64("h"), "password": _b64("hunter2"), "port": _b64("99999")})
-    assert result["valid"] is False
-    assert "username" in result["message"] and "port" in result["message"]
-    assert "hunter2" not in result["message"]
-
-
-def test_server_connection_rejects_broken_base64() -> None:
-    assert server_connection({"host": "!!!", "username": _b64("a"), "password": _b64("b")})["valid"] is False
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"password": None},
+        {"password": "!!!"},
+        {"password": "cGFzcw"},  # padding missing: not valid base64
+        {"password": base64.b64encode(b"\xff\xfe").decode()},
+    ],
+    ids=["missing", "null", "not-base64", "unpadded", "not-utf8"],
+)
+def test_decode_key_is_none_for_a_missing_or_undecodable_value(data: dict) -> None:
+    assert decode_key(data, "password") is None
 
 
 def test_app_secret_absent() -> None:

@@ -5,6 +5,8 @@ The SQL itself is proven against a real MariaDB in tests/unit/plugins/modules/.
 
 from __future__ import annotations
 
+import ssl
+
 import pymysql
 import pytest
 from ansible.module_utils import mysqldatabase_sql as sql
@@ -273,8 +275,72 @@ def test_login_errors_map_to_reasons(code, reason):
     assert error.reason == reason and "db.example:3306" in error.msg
 
 
-def test_unparsable_ca_cert_is_server_unreachable():
-    assert "ca_cert" in raises("ServerUnreachable", sql.tls_context, "not a certificate").msg
+def test_secure_transport_required_at_login_is_tls_required():
+    error = sql._connect_error(pymysql.err.OperationalError(3159, "insecure"), "db.example", 3306, "admin")
+
+    assert error.reason == "TLSRequired" and "spec.tls.mode" in error.msg
+
+
+@pytest.mark.parametrize("mode", ["Required", "VerifyCA", "VerifyIdentity"])
+def test_server_offering_no_tls_is_tls_failed_when_tls_is_asked(mode):
+    refused = pymysql.err.OperationalError(2026, "SSL is required but the server doesn't support it")
+
+    assert sql._connect_error(refused, "db.example", 3306, "admin", mode).reason == "TLSFailed"
+
+
+def test_certificate_error_is_tls_failed():
+    error = pymysql.err.OperationalError(2003, "Can't connect")
+    error.original_exception = ssl.SSLCertVerificationError(1, "certificate verify failed")
+
+    assert sql._connect_error(error, "db.example", 3306, "admin", "VerifyCA").reason == "TLSFailed"
+
+
+def test_without_tls_a_connection_error_is_not_blamed_on_tls():
+    error = pymysql.err.OperationalError(2026, "SSL connection error")
+
+    assert sql._connect_error(error, "db.example", 3306, "admin", "Disabled").reason == "ServerUnreachable"
+
+
+# --- TLS modes -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "mode"),
+    [
+        ({}, "Disabled"),
+        ({"tls_mode": None, "ca_cert": ""}, "Disabled"),
+        ({"ca_cert": "PEM"}, "VerifyIdentity"),
+        ({"tls_mode": "Disabled", "ca_cert": "PEM"}, "Disabled"),
+        ({"tls_mode": "Required"}, "Required"),
+        ({"tls_mode": "VerifyCA", "ca_cert": "PEM"}, "VerifyCA"),
+    ],
+)
+def test_tls_mode_defaults_to_verify_identity_with_a_ca_and_disabled_without(params, mode):
+    assert sql.tls_mode_of(params) == mode
+
+
+@pytest.mark.parametrize("mode", ["VerifyCA", "VerifyIdentity"])
+def test_verifying_mode_without_a_ca_is_tls_failed(mode):
+    assert "caSecretRef" in raises("TLSFailed", sql.tls_mode_of, {"tls_mode": mode}).msg
+
+
+def test_unknown_tls_mode_is_invalid_spec():
+    raises("InvalidSpec", sql.tls_mode_of, {"tls_mode": "Preferred"})
+
+
+def test_disabled_has_no_tls_context():
+    assert sql.tls_context("Disabled", "PEM") is None
+
+
+def test_required_encrypts_without_verifying():
+    context = sql.tls_context("Required", None)
+
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_NONE, False)
+
+
+@pytest.mark.parametrize("mode", ["VerifyCA", "VerifyIdentity"])
+def test_unparsable_ca_cert_is_tls_failed(mode):
+    assert "ca_cert" in raises("TLSFailed", sql.tls_context, mode, "not a certificate").msg
 
 
 # --- Session -------------------------------------------------------------------------------------
@@ -350,3 +416,163 @@ def test_locks_are_taken_in_sorted_order():
     Session(connection).acquire_locks(["meta:b", "meta:a", "meta:b"])
 
     assert [args[0] for _statement, args in connection.executed] == ["meta:a", "meta:b"]
+
+
+# --- the admin account ---------------------------------------------------------------------------
+
+# SHOW GRANTS lines as MySQL 8.0 prints them (dynamic privileges on a line of their own).
+MYSQL_STATIC = (
+    "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, SHUTDOWN, PROCESS, FILE, REFERENCES, INDEX, "
+    "ALTER, SHOW DATABASES, SUPER, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, "
+    "REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, EVENT, TRIGGER, "
+    "CREATE TABLESPACE, CREATE ROLE, DROP ROLE ON *.* TO `u`@`%` WITH GRANT OPTION"
+)
+MYSQL_DYNAMIC = "GRANT BACKUP_ADMIN,BINLOG_ADMIN,CONNECTION_ADMIN,ROLE_ADMIN,SYSTEM_USER ON *.* TO `u`@`%`"
+# ...and as MariaDB prints them.
+MARIADB_ADMIN = (
+    "GRANT ALL PRIVILEGES ON *.* TO `admin`@`%` IDENTIFIED BY PASSWORD "
+    "'*4ACFE3202A5FF5CF467898FC58AAB1D615029441' WITH GRANT OPTION"
+)
+
+
+def test_required_privileges_are_the_operators_then_every_grantable_one():
+    required = sql.required_admin_privileges("mariadb")
+
+    assert required[: len(sql.OPERATOR_PRIVILEGES)] == sql.OPERATOR_PRIVILEGES
+    assert set(required) == {*sql.OPERATOR_PRIVILEGES, *sql.PRIVILEGE_COLUMNS}
+    assert len(required) == len(set(required))
+
+
+def test_mysql_needs_no_mariadb_only_privilege():
+    assert set(sql.required_admin_privileges("mariadb")) - set(sql.required_admin_privileges("mysql")) == {
+        "DELETE HISTORY"
+    }
+
+
+def test_mysql_static_grant_line_gives_each_privilege_and_grant_option():
+    held = sql.parse_global_grant(MYSQL_STATIC)
+
+    assert {"SELECT", "CREATE USER", "CREATE TEMPORARY TABLES", "DROP ROLE", "GRANT OPTION"} <= held
+    assert sql.missing_admin_privileges(held, "mysql") == []
+
+
+def test_mysql_dynamic_privileges_are_read_without_spaces():
+    assert sql.parse_global_grant(MYSQL_DYNAMIC) == {
+        "BACKUP_ADMIN",
+        "BINLOG_ADMIN",
+        "CONNECTION_ADMIN",
+        "ROLE_ADMIN",
+        "SYSTEM_USER",
+    }
+
+
+def test_mariadb_all_privileges_line_with_password_and_grant_option():
+    assert sql.parse_global_grant(MARIADB_ADMIN) == {"ALL PRIVILEGES", "GRANT OPTION"}
+
+
+def test_all_is_all_privileges():
+    assert sql.parse_global_grant("GRANT ALL ON *.* TO `u`@`%`") == {"ALL", "ALL PRIVILEGES"}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "GRANT ALL PRIVILEGES ON `db`.* TO `u`@`%` WITH GRANT OPTION",
+        "GRANT SELECT ON `db`.`t` TO `u`@`%`",
+        "GRANT USAGE ON *.* TO `u`@`%` IDENTIFIED BY PASSWORD '*4ACFE3202A5FF5CF467898FC58AAB1D615029441'",
+        "GRANT PROXY ON ''@'%' TO 'root'@'localhost' WITH GRANT OPTION",
+        "GRANT `r1`@`%` TO `u`@`%`",
+        "SET DEFAULT ROLE `opadmin` FOR `r`@`%`",
+    ],
+    ids=["database", "table", "usage", "proxy", "role", "default-role"],
+)
+def test_lines_that_grant_no_global_privilege_give_nothing(line):
+    assert sql.parse_global_grant(line) == set()
+
+
+@pytest.mark.parametrize(
+    ("line", "roles"),
+    [
+        ("GRANT `r1`@`%`,`r2`@`%` TO `u`@`%`", [("r1", "%"), ("r2", "%")]),
+        ("GRANT `r1`@`localhost` TO `u`@`%` WITH ADMIN OPTION", [("r1", "localhost")]),
+        ("GRANT `opadmin` TO `r`@`%`", [("opadmin", "")]),
+        ("GRANT `op``admin` TO `r`@`%`", [("op`admin", "")]),
+    ],
+    ids=["mysql-two-roles", "mysql-admin-option", "mariadb", "mariadb-backtick"],
+)
+def test_role_grant_lines_name_the_roles(line, roles):
+    assert sql.parse_role_grant(line) == roles
+
+
+@pytest.mark.parametrize(
+    "line", ["GRANT SELECT ON *.* TO `u`@`%`", MARIADB_ADMIN, "SET DEFAULT ROLE `opadmin` FOR `r`@`%`"]
+)
+def test_privilege_lines_name_no_role(line):
+    assert sql.parse_role_grant(line) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "flavor", "roles"),
+    [
+        ("`r1`@`%`,`r2`@`%`", "mysql", [("r1", "%"), ("r2", "%")]),
+        ("NONE", "mysql", []),
+        ("opadmin", "mariadb", [("opadmin", "")]),
+        (None, "mariadb", []),
+        ("", "mariadb", []),
+    ],
+)
+def test_current_role_answers_are_parsed_per_flavor(value, flavor, roles):
+    assert sql.parse_current_roles(value, flavor) == roles
+
+
+def test_all_privileges_still_needs_grant_option():
+    assert sql.missing_admin_privileges({"ALL PRIVILEGES"}, "mariadb") == ["GRANT OPTION"]
+
+
+def test_missing_privileges_are_named_in_the_required_order():
+    held = set(sql.required_admin_privileges("mysql")) - {"CREATE USER", "TRIGGER"}
+
+    assert sql.missing_admin_privileges(held, "mysql") == ["CREATE USER", "TRIGGER"]
+
+
+class ScriptedConnection:
+    """Answers each statement, with its arguments, from a script, as a DictCursor would."""
+
+    def __init__(self, script: dict[tuple[str, tuple], list[dict]]) -> None:
+        self.script = script
+        self.failures: list[Exception] = []
+        self.executed: list[tuple[str, tuple]] = []
+
+    @property
+    def rows(self) -> list[dict]:
+        return self.script[self.executed[-1]]
+
+    def cursor(self) -> FakeCursor:
+        return FakeCursor(self)
+
+
+def grants(*lines: str) -> list[dict]:
+    return [{"Grants for x": line} for line in lines]
+
+
+def test_mysql_admin_holds_the_privileges_of_its_active_roles_and_theirs():
+    connection = ScriptedConnection(
+        {
+            ("SHOW GRANTS FOR CURRENT_USER()", ()): grants(
+                "GRANT SELECT ON *.* TO `u`@`%`", "GRANT `r1`@`%`,`unused`@`%` TO `u`@`%`"
+            ),
+            ("SELECT CURRENT_ROLE() AS role", ()): [{"role": "`r1`@`%`"}],
+            ("SHOW GRANTS FOR %s@%s", ("r1", "%")): grants(
+                "GRANT INSERT ON *.* TO `r1`@`%`", "GRANT `r2`@`%` TO `r1`@`%`"
+            ),
+            ("SHOW GRANTS FOR %s@%s", ("r2", "%")): grants(
+                "GRANT CREATE USER ON *.* TO `r2`@`%`", "GRANT `r1`@`%` TO `r2`@`%`"
+            ),
+        }
+    )
+
+    held = sql.admin_global_privileges(Session(connection), "mysql")
+
+    assert held == {"SELECT", "INSERT", "CREATE USER"}
+    assert ("SHOW GRANTS FOR %s@%s", ("unused", "%")) not in connection.executed
+    assert connection.executed.count(("SHOW GRANTS FOR %s@%s", ("r1", "%"))) == 1

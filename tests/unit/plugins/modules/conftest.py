@@ -1,19 +1,24 @@
 """A throwaway MariaDB for the module tests: started once per session, stopped by PID at the end.
 
-It listens on 127.0.0.1 on a free port with TLS (a CA made here), has an admin user with
-ALL PRIVILEGES WITH GRANT OPTION and no anonymous accounts. Tests use names unique to them, so they
-never see each other's objects.
+It listens on 127.0.0.1 on a free port with TLS (a CA made here, a certificate valid for the IP
+address 127.0.0.1 only, not for the name localhost), has an admin user with ALL PRIVILEGES WITH GRANT
+OPTION and no anonymous accounts. Tests use names unique to them, so they never see each other's
+objects. `secure_transport_required` switches the server to TLS-only for one test; `no_tls_server`
+is a stand-in for a server that offers no TLS at all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -232,3 +237,66 @@ def params(mariadb: MariaDB, unique: Callable[[str], str]) -> dict:
         "owner_uid": str(uuid.uuid4()),
         "metadata_schema": "external_mysql_operator",
     }
+
+
+@pytest.fixture
+def secure_transport_required(mariadb: MariaDB) -> Iterator[None]:
+    """The server accepts only TLS connections during the test (MariaDB sets this at runtime).
+
+    The arranging connections of `MariaDB.connect` negotiate TLS whenever the server offers it, so
+    they keep working; switched back off whatever the test did, so no other test sees it.
+    """
+    mariadb.query("SET GLOBAL require_secure_transport = ON")
+    try:
+        yield
+    finally:
+        mariadb.query("SET GLOBAL require_secure_transport = OFF")
+
+
+# Protocol 41, secure connection, plugin auth and long password, but no CLIENT_SSL (0x800).
+_NO_TLS_CAPABILITIES = 0x0008_8201
+
+
+def _handshake_without_tls() -> bytes:
+    """The MySQL protocol-10 greeting of a server built without TLS, as one packet (sequence 0)."""
+    payload = (
+        b"\x0a5.7.44-no-tls\x00"
+        + struct.pack("<I", 1)
+        + b"abcdefgh\x00"
+        + struct.pack("<HBHHB", _NO_TLS_CAPABILITIES & 0xFFFF, 33, 2, _NO_TLS_CAPABILITIES >> 16, 21)
+        + b"\x00" * 10
+        + b"ijklmnopqrst\x00mysql_native_password\x00"
+    )
+    return struct.pack("<I", len(payload))[:3] + b"\x00" + payload
+
+
+@pytest.fixture
+def no_tls_server() -> Iterator[int]:
+    """The port of a listener that greets every client as a MySQL server without TLS, then hangs up
+    when the client does; no MariaDB build here lacks TLS, and only the greeting matters to a client
+    that requires TLS."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with client:
+                client.sendall(_handshake_without_tls())
+                client.settimeout(5)
+                with contextlib.suppress(OSError):
+                    while client.recv(4096):
+                        pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()

@@ -1,4 +1,9 @@
-"""A small fake Kubernetes API serving core/v1 Secrets, for the Secret modules' unit tests."""
+"""A small fake Kubernetes API for the Kubernetes modules' unit tests.
+
+Serves core/v1 Secrets (GET one, POST, PUT), and Namespaces, MySQLServers (cluster-scoped) and
+MySQLDatabases as objects kept by their REST path (GET one, GET a list, merge PATCH). Lists of a
+namespaced kind are served per namespace and across all namespaces, as the real API server does.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +18,22 @@ from typing import Any
 
 import pytest
 from ansible.module_utils import basic
+from ansible.module_utils.mysqldatabase_k8s import apply_merge_patch
 
 NOT_FOUND = {"kind": "Status", "code": 404, "reason": "NotFound", "message": "not found"}
+GROUP = "/apis/piwik.pro/v1"
 
 
 class SecretsApi(ThreadingHTTPServer):
-    """Keeps Secrets by (namespace, name); answers GET (one or a label-selected list), POST and PUT."""
+    """Keeps Secrets by (namespace, name) and the other objects by path; records every request.
+
+    `errors[method, path]` makes a request fail with the given status and body.
+    """
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), JsonHandler)
         self.secrets: dict[tuple[str, str], dict[str, Any]] = {}
+        self.objects: dict[str, dict[str, Any]] = {}
         self.requests: list[dict[str, Any]] = []
         self.errors: dict[tuple[str, str], tuple[int, dict]] = {}
 
@@ -37,41 +48,78 @@ class SecretsApi(ThreadingHTTPServer):
         self.secrets[namespace, name] = secret
         return secret
 
+    def add_namespace(self, name: str, labels: dict[str, str] | None = None) -> dict:
+        metadata = {"name": name, "labels": labels or {}}
+        return self._keep(f"/api/v1/namespaces/{name}", {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata})
+
+    def add_server(self, name: str, spec: dict, status: dict | None = None, generation: int = 1) -> dict:
+        metadata = {"name": name, "uid": f"uid-{name}", "generation": generation}
+        body = {"apiVersion": "piwik.pro/v1", "kind": "MySQLServer", "metadata": metadata, "spec": spec}
+        return self._keep(f"{GROUP}/mysqlservers/{name}", {**body, "status": status or {}})
+
+    def add_database(self, namespace: str, name: str, spec: dict | None = None, **metadata: Any) -> dict:
+        body = {
+            "apiVersion": "piwik.pro/v1",
+            "kind": "MySQLDatabase",
+            "metadata": {"name": name, "namespace": namespace, "uid": f"uid-{namespace}-{name}", **metadata},
+            "spec": spec or {},
+            "status": {},
+        }
+        return self._keep(f"{GROUP}/namespaces/{namespace}/mysqldatabases/{name}", body)
+
+    def _keep(self, path: str, obj: dict) -> dict:
+        obj["metadata"]["resourceVersion"] = "1"
+        self.objects[path] = obj
+        return obj
+
     def writes(self) -> list[dict[str, Any]]:
         return [request for request in self.requests if request["method"] != "GET"]
 
     def answer(self, method: str, url: str, body: Any) -> tuple[int, Any]:
-        parsed = urllib.parse.urlsplit(url)
-        if (method, parsed.path) in self.errors:
-            return self.errors[method, parsed.path]
-        parts = parsed.path.strip("/").split("/")
+        path = urllib.parse.urlsplit(url).path
+        if (method, path) in self.errors:
+            return self.errors[method, path]
+        parts = path.strip("/").split("/")
         # /api/v1/namespaces/<ns>/secrets[/<name>]
-        if parts[:3] != ["api", "v1", "namespaces"] or len(parts) not in (5, 6) or parts[4] != "secrets":
-            return 404, NOT_FOUND
+        if parts[:3] == ["api", "v1", "namespaces"] and len(parts) in (5, 6) and parts[4] == "secrets":
+            return self._secret(method, parts, body)
+        if method == "GET" and path in self.objects:
+            return 200, self.objects[path]
+        if method == "PATCH" and path in self.objects:
+            patched = apply_merge_patch(self.objects[path], body)
+            patched["metadata"]["resourceVersion"] = str(int(patched["metadata"]["resourceVersion"]) + 1)
+            self.objects[path] = patched
+            return 200, patched
+        if method == "GET":
+            items = [obj for key, obj in sorted(self.objects.items()) if path in _collections(key)]
+            if items or path.endswith(("/mysqldatabases", "/mysqlservers")):
+                return 200, {"kind": "List", "items": items}
+        return 404, NOT_FOUND
+
+    def _secret(self, method: str, parts: list[str], body: Any) -> tuple[int, Any]:
         namespace = parts[3]
-        if len(parts) == 5 and method == "GET":
-            return 200, {"kind": "SecretList", "items": self._select(namespace, parsed.query)}
         if len(parts) == 5 and method == "POST":
             key = (namespace, body["metadata"]["name"])
             if key in self.secrets:
                 return 409, {"kind": "Status", "code": 409, "reason": "AlreadyExists", "message": "exists"}
             self.secrets[key] = {**body, "metadata": {**body["metadata"], "uid": "uid-new", "resourceVersion": "1"}}
             return 201, self.secrets[key]
-        key = (namespace, parts[5])
-        if key not in self.secrets:
+        key = (namespace, parts[-1])
+        if len(parts) == 5 or key not in self.secrets:
             return 404, NOT_FOUND
         if method == "PUT":
             self.secrets[key] = {**body, "metadata": {**body["metadata"], "resourceVersion": "2"}}
         return 200, self.secrets[key]
 
-    def _select(self, namespace: str, query: str) -> list[dict]:
-        selector = urllib.parse.parse_qs(query).get("labelSelector", [""])[0]
-        wanted = dict(term.split("=", 1) for term in selector.split(",") if term)
-        return [
-            secret
-            for (ns, _), secret in sorted(self.secrets.items())
-            if ns == namespace and wanted.items() <= secret["metadata"].get("labels", {}).items()
-        ]
+
+def _collections(path: str) -> set[str]:
+    """The list paths an object at `path` appears in: its own collection and, when namespaced, the
+    collection across all namespaces (/apis/g/v/namespaces/ns/kind/name -> /apis/g/v/kind)."""
+    parts = path.strip("/").split("/")
+    found = {"/" + "/".join(parts[:-1])}
+    if len(parts) >= 5 and parts[-4] == "namespaces":
+        found.add("/" + "/".join([*parts[:-4], parts[-2]]))
+    return found
 
 
 class JsonHandler(BaseHTTPRequestHandler):

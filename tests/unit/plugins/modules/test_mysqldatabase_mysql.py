@@ -21,7 +21,7 @@ import pymysql
 import pytest
 import yaml
 from ansible.module_utils import basic
-from ansible.module_utils.mysqldatabase_sql import MySQLDatabaseError, grant_database_pattern
+from ansible.module_utils.mysqldatabase_sql import MySQLDatabaseError, OwnerRecords, Session, grant_database_pattern
 
 from tests.unit.plugins.ansible_doc import ansible_doc
 
@@ -608,6 +608,118 @@ def test_absent_accepts_a_spec_that_present_refused(params):
     assert result["changed"] is False and [e["reason"] for e in result["untouched"]] == ["NotRecorded"] * 2
 
 
+# --- quota ----------------------------------------------------------------------------------------
+
+
+def claims(params: dict, namespace: str, count: int, **changes) -> list[dict]:
+    """`count` fresh MySQLDatabases of `namespace`, each with its own database and user."""
+    suffixes = [uuid.uuid4().hex[:6] for _ in range(count)]
+    return [
+        other_cr(
+            params,
+            database=f"{params['database']}_{suffix}",
+            username=f"{params['username']}_{suffix}",
+            owner_namespace=namespace,
+            **changes,
+        )
+        for suffix in suffixes
+    ]
+
+
+def test_claim_over_the_namespace_quota_is_refused_and_creates_nothing(mariadb, params, unique):
+    first, second, third = claims(params, unique("ns"), 3, max_databases_per_namespace=2)
+    module.run(first)
+    module.run(second)
+
+    error = fail(third)
+
+    assert (
+        error.reason == "QuotaExceeded"
+        and "already has 2 databases" in error.msg
+        and third["owner_namespace"] in error.msg
+    )
+    assert third["database"] not in databases(mariadb) and accounts(mariadb, third["username"]) == []
+    assert owner_rows(mariadb, "database", third["database"]) == []
+    assert owner_rows(mariadb, "user", third["username"]) == []
+
+
+def test_databases_of_other_namespaces_do_not_count_against_the_quota(params, unique):
+    for claim in claims(params, unique("other"), 2):
+        module.run(claim)
+    (mine,) = claims(params, unique("ns"), 1, max_databases_per_namespace=1)
+
+    assert module.run(mine)["database_created"]
+
+
+def test_a_namespace_at_its_quota_keeps_reconciling_its_databases(mariadb, params, unique):
+    (claim,) = claims(params, unique("ns"), 1, max_databases_per_namespace=1)
+    module.run(claim)
+    mariadb.query(f"DROP DATABASE `{claim['database']}`")
+
+    assert module.run(claim)["database_recreated"]
+
+
+def test_quota_zero_is_unlimited(params, unique):
+    for claim in claims(params, unique("ns"), 3, max_databases_per_namespace=0):
+        assert module.run(claim)["database_created"]
+
+
+def test_concurrent_claims_of_one_namespace_never_exceed_its_quota(mariadb, params, unique):
+    """Distinct databases of one namespace at once: the quota's named lock serialises count and claim."""
+    limit, contenders = 2, claims(params, unique("ns"), 8, max_databases_per_namespace=2)
+    start = threading.Barrier(len(contenders))
+
+    def claim(candidate: dict) -> str:
+        start.wait()
+        try:
+            module.run(candidate)
+            return "Created"
+        except MySQLDatabaseError as error:
+            return error.reason
+
+    with ThreadPoolExecutor(len(contenders)) as pool:
+        outcomes = list(pool.map(claim, contenders))
+
+    assert sorted(outcomes) == ["Created"] * limit + ["QuotaExceeded"] * (len(contenders) - limit)
+    namespace = contenders[0]["owner_namespace"]
+    (row,) = mariadb.query(
+        "SELECT COUNT(*) AS n FROM external_mysql_operator.owners WHERE kind = 'database' AND cr_namespace = %s",
+        (namespace,),
+    )
+    assert row["n"] == limit
+    assert sum(c["database"] in databases(mariadb) for c in contenders) == limit
+
+
+def test_owned_databases_are_counted_per_namespace_or_in_all(mariadb, params, unique):
+    schema, team_a, team_b = unique("meta"), unique("a"), unique("b")
+    for claim in [
+        *claims(params, team_a, 2, metadata_schema=schema),
+        *claims(params, team_b, 1, metadata_schema=schema),
+    ]:
+        module.run(claim)
+    session = Session.connect({**module.DEFAULTS, **params})
+    try:
+        store = OwnerRecords(session, schema)
+        store.load()
+        counts = (store.count_databases(), store.count_databases(team_a), store.count_databases(unique("c")))
+    finally:
+        session.close()
+
+    assert counts == (3, 2, 0)
+
+
+def test_no_ownership_table_counts_no_databases(params, unique):
+    session = Session.connect({**module.DEFAULTS, **params})
+    try:
+        store = OwnerRecords(session, unique("meta"))
+        store.load()
+        count = store.count_databases()
+    finally:
+        session.close()
+
+    assert count == 0
+
+
 # --- concurrency ---------------------------------------------------------------------------------
 
 
@@ -657,22 +769,74 @@ def test_unreachable_reason(params):
     assert error.reason == "ServerUnreachable" and str(port) in error.msg
 
 
-def test_tls_verified_against_ca_cert(mariadb, params):
-    result = module.run({**params, "ca_cert": mariadb.ca_cert})
-
-    assert result["changed"]
+# --- TLS (the server's certificate names 127.0.0.1, not localhost: see conftest.py) ------------------
 
 
-def test_tls_with_unrelated_ca_is_unreachable(params, mariadb):
-    error = fail({**params, "ca_cert": mariadb.other_ca_cert})
-
-    assert error.reason == "ServerUnreachable" and "CERTIFICATE_VERIFY_FAILED" in error.msg
+def tls(params: dict, mode: str | None, ca_cert: str | None = None, host: str = "127.0.0.1") -> dict:
+    return {**params, "login_host": host, "tls_mode": mode, "ca_cert": ca_cert}
 
 
-def test_unparsable_ca_cert_is_unreachable(params):
-    error = fail({**params, "ca_cert": "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n"})
+def test_verify_identity_connects_to_the_address_in_the_certificate(mariadb, params):
+    assert module.run(tls(params, "VerifyIdentity", mariadb.ca_cert))["changed"]
 
-    assert error.reason == "ServerUnreachable" and "ca_cert" in error.msg
+
+def test_verify_identity_refuses_a_name_not_in_the_certificate(mariadb, params):
+    error = fail(tls(params, "VerifyIdentity", mariadb.ca_cert, host="localhost"))
+
+    assert error.reason == "TLSFailed" and "localhost" in error.msg
+    assert params["database"] not in databases(mariadb)
+
+
+def test_ca_cert_without_a_mode_means_verify_identity(mariadb, params):
+    assert fail(tls(params, None, mariadb.ca_cert, host="localhost")).reason == "TLSFailed"
+
+
+def test_verify_ca_accepts_a_name_not_in_the_certificate(mariadb, params):
+    assert module.run(tls(params, "VerifyCA", mariadb.ca_cert, host="localhost"))["changed"]
+
+
+def test_required_encrypts_without_verifying_the_certificate(mariadb, params):
+    assert module.run(tls(params, "Required", mariadb.other_ca_cert, host="localhost"))["changed"]
+
+
+@pytest.mark.parametrize("mode", ["VerifyCA", "VerifyIdentity"])
+def test_unrelated_ca_is_tls_failed(mariadb, params, mode):
+    error = fail(tls(params, mode, mariadb.other_ca_cert))
+
+    assert error.reason == "TLSFailed" and "CERTIFICATE_VERIFY_FAILED" in error.msg
+    assert params["database"] not in databases(mariadb)
+
+
+def test_unparsable_ca_cert_is_tls_failed(params):
+    error = fail(tls(params, "VerifyCA", "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n"))
+
+    assert error.reason == "TLSFailed" and "ca_cert" in error.msg
+
+
+@pytest.mark.parametrize("mode", ["VerifyCA", "VerifyIdentity"])
+def test_verifying_mode_without_a_ca_is_tls_failed(params, mode):
+    error = fail(tls(params, mode))
+
+    assert error.reason == "TLSFailed" and "caSecretRef" in error.msg
+
+
+def test_server_without_tls_is_tls_failed(params, no_tls_server):
+    error = fail({**tls(params, "Required"), "login_port": no_tls_server, "connect_timeout": 2})
+
+    assert error.reason == "TLSFailed" and "2026" in error.msg
+
+
+def test_plain_login_to_a_tls_only_server_is_tls_required(mariadb, params, secure_transport_required):
+    error = fail(tls(params, "Disabled"))
+
+    assert error.reason == "TLSRequired" and "spec.tls.mode" in error.msg
+    assert params["database"] not in databases(mariadb)
+
+
+def test_wrong_password_to_a_tls_only_server_stays_admin_auth_failed(params, secure_transport_required):
+    error = fail({**tls(params, "Disabled"), "login_password": "not-the-admin-password"})
+
+    assert error.reason == "AdminAuthFailed" and "not-the-admin-password" not in error.msg
 
 
 @pytest.fixture
@@ -688,7 +852,7 @@ def limited_admin(mariadb, unique) -> dict:
 def test_admin_without_create_user_reason(mariadb, params, limited_admin):
     error = fail({**params, **limited_admin})
 
-    assert error.reason == "AdminPrivilegesMissing" and "GRANT OPTION" in error.msg
+    assert error.reason == "AdminPrivilegesMissing" and "status.missingPrivileges" in error.msg
     assert owner_rows(mariadb, "user", params["username"]) == []
 
 

@@ -13,14 +13,13 @@ def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     return module_runner(mysqldatabase_refuse.main, monkeypatch, capsys)
 
 
-def test_fails_with_reason_and_message(run) -> None:
+def test_fails_with_reason_and_the_message_alone(run) -> None:
     result = run(reason="InvalidSpec", message="spec.databaseName is empty")
     assert result["failed"] is True
-    assert result["msg"] == "InvalidSpec: spec.databaseName is empty"
-    assert result["mysqldatabase_failure"] == {"reason": "InvalidSpec", "message": "spec.databaseName is empty"}
+    assert (result["reason"], result["msg"]) == ("InvalidSpec", "spec.databaseName is empty")
+    assert "mysqldatabase_failure" not in result
 
 
 def test_fails_the_same_in_check_mode(run) -> None:
     result = run(check_mode=True, reason="ServerNotFound", message="no server")
-    assert result["failed"] is True
-    assert result["mysqldatabase_failure"]["reason"] == "ServerNotFound"
+    assert (result["failed"], result["reason"], result["msg"]) == (True, "ServerNotFound", "no server")

@@ -19,6 +19,7 @@ from tests.unit.plugins.modules.secrets_api import JsonHandler
 CR_PATH = "/apis/piwik.pro/v1/namespaces/team-a/mysqldatabases/app"
 STATUS_PATH = CR_PATH + "/status"
 EVENTS_PATH = "/api/v1/namespaces/team-a/events"
+SERVER_PATH = "/apis/piwik.pro/v1/mysqlservers/eu"
 OLD_TIME = "2020-01-01T00:00:00Z"
 RUNNING = {
     "type": "Running",
@@ -35,7 +36,8 @@ def ready(status: str = "True", reason: str = "Reconciled", message: str = "All 
 
 
 class FakeKube(ThreadingHTTPServer):
-    """Serves one MySQLDatabase, applies merge patches to its status and accepts events."""
+    """Serves one object at `path` (a MySQLDatabase unless a test puts another), applies merge patches to
+    its status and accepts events in any namespace."""
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), JsonHandler)
@@ -45,6 +47,7 @@ class FakeKube(ThreadingHTTPServer):
             "metadata": {"name": "app", "namespace": "team-a", "uid": "uid-1", "generation": 2},
             "spec": {},
         }
+        self.path = CR_PATH
         self.requests: list[dict[str, Any]] = []
         self.errors: dict[tuple[str, str], tuple[int, dict]] = {}
 
@@ -58,10 +61,10 @@ class FakeKube(ThreadingHTTPServer):
     def answer(self, method: str, path: str, body: Any) -> tuple[int, dict]:
         if (method, path) in self.errors:
             return self.errors[method, path]
-        if method == "POST" and path == EVENTS_PATH:
+        if method == "POST" and path.startswith("/api/v1/namespaces/") and path.endswith("/events"):
             name = f"{body['metadata']['generateName']}{len(self.writes()):x}"
             return 201, {**body, "metadata": {**body["metadata"], "name": name}}
-        if self.obj is None or path not in (CR_PATH, STATUS_PATH):
+        if self.obj is None or path not in (self.path, self.path + "/status"):
             return 404, {"kind": "Status", "code": 404, "reason": "NotFound", "message": "not found"}
         if method == "PATCH":
             self.obj["status"] = apply_merge_patch(self.obj.get("status"), body["status"])
@@ -215,6 +218,42 @@ def test_events_name_the_resource_as_involved_object(kube: FakeKube, run) -> Non
     assert (second["type"], len(second["message"])) == ("Normal", 1024)
     assert len(set(result["events"])) == 2
     assert all(name.startswith("app.") for name in result["events"])
+
+
+@pytest.fixture
+def server(kube: FakeKube) -> dict[str, Any]:
+    """Arguments of a run for the cluster-scoped MySQLServer `eu`, which the fake serves instead."""
+    kube.path = SERVER_PATH
+    kube.obj = {
+        "apiVersion": "piwik.pro/v1",
+        "kind": "MySQLServer",
+        "metadata": {"name": "eu", "uid": "uid-eu", "generation": 5},
+        "spec": {},
+    }
+    return {"namespace": None, "kind": "MySQLServer", "plural": "mysqlservers", "name": "eu"}
+
+
+def test_cluster_scoped_status_is_patched_at_the_objects_path(kube: FakeKube, run, server: dict) -> None:
+    result = run(**server, reason="Connected", fields={"flavor": "mariadb"})
+
+    assert result["changed"] is True
+    assert [(r["method"], r["path"]) for r in kube.writes()] == [("PATCH", SERVER_PATH + "/status")]
+    assert kube.obj["status"]["flavor"] == "mariadb"
+    assert kube.obj["status"]["conditions"][0]["observedGeneration"] == 5
+
+
+def test_cluster_scoped_events_go_to_default_without_an_involved_namespace(kube: FakeKube, run, server: dict) -> None:
+    run(**server, events=[{"type": "Warning", "reason": "TLSFailed", "message": "bad CA"}])
+
+    (post,) = [request for request in kube.writes() if request["method"] == "POST"]
+    assert post["path"] == "/api/v1/namespaces/default/events"
+    assert post["body"]["metadata"] == {"generateName": "eu.", "namespace": "default"}
+    assert post["body"]["involvedObject"] == {
+        "apiVersion": "piwik.pro/v1",
+        "kind": "MySQLServer",
+        "name": "eu",
+        "uid": "uid-eu",
+    }
 
 
 def test_events_without_a_status_change_still_report_a_change(kube: FakeKube, run) -> None:

@@ -15,10 +15,11 @@ PROBE = """
 import json, sys
 from ansible.plugins.loader import vars_loader, filter_loader
 (plugin,) = [p for p in vars_loader.all() if p.ansible_name.endswith("mysqldatabase_preload")]
-before = sorted(n for n in sys.modules if n.startswith(("pymysql", "ansible.module_utils.mysqldatabase")))
+ours = ("ansible.module_utils.mysqldatabase", "ansible.module_utils.mysqlserver")
+before = sorted(n for n in sys.modules if n.startswith(("pymysql", *ours)))
 variables = plugin.get_vars(None, "/nonexistent", [])
 after = [n for n in sys.modules if n in ("ansible.module_utils.basic", "urllib.request", "pymysql.cursors")
-         or n.startswith("ansible.module_utils.mysqldatabase")]
+         or n.startswith(ours)]
 print(json.dumps({"before": before, "after": sorted(after), "vars": variables,
                   "filters": bool(filter_loader._cached_non_collection_wrappers)}))
 """
@@ -39,6 +40,7 @@ def test_first_use_imports_the_modules_libraries_and_loads_the_filters() -> None
         "ansible.module_utils.mysqldatabase_k8s",
         "ansible.module_utils.mysqldatabase_secrets",
         "ansible.module_utils.mysqldatabase_sql",
+        "ansible.module_utils.mysqlserver",
         "pymysql.cursors",
         "urllib.request",
     ]

@@ -1,0 +1,204 @@
+"""Unit tests for the mysqlserver_dependents module, against the small fake API server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import mysqlserver_dependents
+import pytest
+
+from tests.unit.plugins.modules.secrets_api import SecretsApi, module_runner, serving
+
+ANNOTATION = "piwik.pro/server-revision"
+LIST_PATH = "/apis/piwik.pro/v1/mysqldatabases"
+READY = {"conditions": [{"type": "Ready", "status": "True", "reason": "Reconciled"}]}
+NOT_READY = {"conditions": [{"type": "Ready", "status": "False", "reason": "ServerNotReady"}]}
+
+
+@pytest.fixture
+def api() -> Iterator[SecretsApi]:
+    with serving() as server:
+        yield server
+
+
+@pytest.fixture
+def run(api: SecretsApi, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    monkeypatch.delenv("K8S_AUTH_KUBECONFIG", raising=False)
+    runner = module_runner(mysqlserver_dependents.main, monkeypatch, capsys)
+
+    def run_module(**args: Any) -> dict[str, Any]:
+        return runner(**{"api_url": api.url, "server_name": "default", **args})
+
+    return run_module
+
+
+def database(
+    api: SecretsApi, namespace: str, name: str, server: str | None = None, revision: str | None = None, **fields: Any
+) -> dict:
+    """A MySQLDatabase on `server` (serverRef unset when None), Ready unless `status` says otherwise."""
+    spec = {"serverRef": {"name": server}} if server else {}
+    annotations = {ANNOTATION: revision} if revision else {}
+    obj = api.add_database(namespace, name, spec, annotations=annotations, **fields.pop("metadata", {}))
+    obj["status"] = fields.pop("status", READY)
+    return obj
+
+
+def path(namespace: str, name: str) -> str:
+    return f"/apis/piwik.pro/v1/namespaces/{namespace}/mysqldatabases/{name}"
+
+
+def annotation(api: SecretsApi, namespace: str, name: str) -> str | None:
+    return api.objects[path(namespace, name)]["metadata"]["annotations"].get(ANNOTATION)
+
+
+def patches(api: SecretsApi) -> list[str]:
+    return [request["path"] for request in api.writes() if request["method"] == "PATCH"]
+
+
+# --- listing -------------------------------------------------------------------------------------
+
+
+def test_lists_the_databases_of_every_namespace_on_the_server(api: SecretsApi, run) -> None:
+    database(api, "team-a", "shop", "eu")
+    database(api, "team-b", "blog", "eu")
+    database(api, "team-b", "wiki", "us")
+
+    result = run(server_name="eu")
+
+    assert (result["dependents"], result["count"]) == (["team-a/shop", "team-b/blog"], 2)
+    assert [request["path"] for request in api.requests] == [LIST_PATH]
+
+
+@pytest.mark.parametrize("spec", [{}, {"serverRef": {}}, {"serverRef": {"name": ""}}, {"serverRef": None}])
+def test_database_without_a_server_name_is_on_the_default_server(api: SecretsApi, run, spec: dict) -> None:
+    api.add_database("team-a", "shop", spec)
+
+    assert run(server_name="default")["dependents"] == ["team-a/shop"]
+    assert run(server_name="eu")["dependents"] == []
+
+
+def test_databases_being_deleted_are_not_dependents(api: SecretsApi, run) -> None:
+    database(api, "team-a", "shop", metadata={"deletionTimestamp": "2026-01-01T00:00:00Z"})
+    database(api, "team-a", "blog")
+
+    result = run(revision="r2")
+
+    assert (result["dependents"], result["touched"]) == (["team-a/blog"], ["team-a/blog"])
+    assert patches(api) == [path("team-a", "blog")]
+
+
+def test_without_a_revision_nothing_is_annotated(api: SecretsApi, run) -> None:
+    database(api, "team-a", "shop", status=NOT_READY)
+
+    result = run()
+
+    assert (result["changed"], result["touched"], result["count"]) == (False, [], 1)
+    assert api.writes() == []
+
+
+def test_no_databases_is_an_empty_list(run) -> None:
+    result = run(revision="r1")
+
+    assert (result["changed"], result["dependents"], result["count"], result["touched"]) == (False, [], 0, [])
+
+
+# --- pushing the revision ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("current", [None, "r1", "r1/1700000000", "r22"])
+def test_database_with_another_revision_gets_the_new_one(api: SecretsApi, run, current: str | None) -> None:
+    database(api, "team-a", "shop", revision=current)
+
+    result = run(revision="r2")
+
+    assert (result["changed"], result["touched"]) == (True, ["team-a/shop"])
+    assert annotation(api, "team-a", "shop") == "r2"
+    (patch,) = api.writes()
+    assert patch["method"] == "PATCH" and patch["headers"]["Content-Type"] == "application/merge-patch+json"
+    assert patch["body"] == {"metadata": {"annotations": {ANNOTATION: "r2"}}}
+
+
+@pytest.mark.parametrize("current", ["r2", "r2/1700000000"])
+def test_ready_database_with_this_revision_is_left_alone(api: SecretsApi, run, current: str) -> None:
+    database(api, "team-a", "shop", revision=current)
+
+    result = run(revision="r2")
+
+    assert (result["changed"], result["touched"]) == (False, [])
+    assert api.writes() == []
+
+
+@pytest.mark.parametrize("status", [NOT_READY, {}], ids=["not-ready", "no-condition"])
+def test_database_not_ready_is_retried_with_a_fresh_value(api: SecretsApi, run, status: dict) -> None:
+    database(api, "team-a", "shop", revision="r2/1700000000", status=status)
+    before = int(time.time())
+
+    result = run(revision="r2")
+
+    assert result["touched"] == ["team-a/shop"]
+    value = annotation(api, "team-a", "shop")
+    revision, stamp = value.split("/")
+    assert revision == "r2" and before <= int(stamp) <= int(time.time())
+
+
+def test_retry_not_ready_false_leaves_a_database_with_this_revision_alone(api: SecretsApi, run) -> None:
+    database(api, "team-a", "shop", revision="r2", status=NOT_READY)
+
+    assert run(revision="r2", retry_not_ready=False)["touched"] == []
+    assert api.writes() == []
+
+
+def test_only_the_annotation_is_patched(api: SecretsApi, run) -> None:
+    obj = database(api, "team-a", "shop", "default", metadata={"labels": {"app": "shop"}})
+    obj["metadata"]["annotations"]["other"] = "kept"
+
+    run(revision="r2")
+
+    stored = api.objects[path("team-a", "shop")]
+    assert stored["spec"] == {"serverRef": {"name": "default"}}
+    assert stored["metadata"]["annotations"] == {"other": "kept", ANNOTATION: "r2"}
+    assert stored["metadata"]["labels"] == {"app": "shop"}
+
+
+def test_check_mode_reports_what_it_would_annotate_and_patches_nothing(api: SecretsApi, run) -> None:
+    database(api, "team-a", "shop", revision="r1")
+    database(api, "team-b", "blog", revision="r2", status=NOT_READY)
+
+    result = run(revision="r2", check_mode=True)
+
+    assert (result["changed"], result["touched"]) == (True, ["team-a/shop", "team-b/blog"])
+    assert api.writes() == []
+    assert annotation(api, "team-a", "shop") == "r1"
+
+
+# --- failures ------------------------------------------------------------------------------------
+
+
+def test_database_deleted_before_its_patch_is_skipped(api: SecretsApi, run) -> None:
+    database(api, "team-a", "gone")
+    database(api, "team-a", "shop")
+    api.errors["PATCH", path("team-a", "gone")] = (404, {"kind": "Status", "code": 404, "message": "not found"})
+
+    result = run(revision="r2")
+
+    assert "failed" not in result
+    assert annotation(api, "team-a", "shop") == "r2"
+
+
+@pytest.mark.parametrize(("method", "where"), [("GET", LIST_PATH), ("PATCH", path("team-a", "shop"))])
+def test_api_errors_fail_with_reason_and_msg(api: SecretsApi, run, method: str, where: str) -> None:
+    database(api, "team-a", "shop")
+    api.errors[method, where] = (403, {"kind": "Status", "code": 403, "message": "mysqldatabases is forbidden"})
+
+    result = run(revision="r2")
+
+    assert (result["failed"], result["reason"]) == (True, "DependentsFailed")
+    assert "mysqldatabases is forbidden" in result["msg"]
+
+
+def test_unreachable_api_fails_with_reason(run) -> None:
+    result = run(api_url="http://127.0.0.1:9")
+
+    assert (result["failed"], result["reason"]) == (True, "DependentsFailed")
