@@ -25,7 +25,13 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 from ansible.utils.unsafe_proxy import wrap_var
 
-PASSWORD_ALPHABET = string.ascii_letters + string.digits
+# URI-unreserved and shell-safe; the leak scanner of the fault suite (faults/leaks.py) knows this set.
+PASSWORD_SPECIALS = "-_"
+PASSWORD_ALPHABET = string.ascii_letters + string.digits + PASSWORD_SPECIALS
+# A generated password holds one of each, as password policies demand by default: MySQL's
+# validate_password (MEDIUM) and MariaDB's simple_password_check refuse one without a digit, a letter
+# of each case or a character other than letters and digits.
+PASSWORD_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits, PASSWORD_SPECIALS)
 PASSWORD_MIN_BITS = 128
 PASSWORD_MIN_LENGTH = math.ceil(PASSWORD_MIN_BITS / math.log2(len(PASSWORD_ALPHABET)))
 PASSWORD_MAX_LENGTH = 256
@@ -364,7 +370,9 @@ def mysqldatabase_settings(cr: Mapping, defaults: Mapping | None = None) -> dict
 
 
 def mysqldatabase_password(length: int = 32) -> str:
-    """Return a random password of [A-Za-z0-9], safe in URIs and shells: ``{{ 32 | mysqldatabase_password }}``."""
+    """Return a random password of [A-Za-z0-9_-] with each class in it, safe in URIs and shells:
+    ``{{ 32 | mysqldatabase_password }}``. Drawn again until every class is there, so that each accepted
+    password is as likely as any other."""
     if not isinstance(length, int) or isinstance(length, bool):
         raise AnsibleFilterError(f"mysqldatabase_password: the length must be an integer, not {_kind(length)}")
     if not PASSWORD_MIN_LENGTH <= length <= PASSWORD_MAX_LENGTH:
@@ -372,7 +380,10 @@ def mysqldatabase_password(length: int = 32) -> str:
             f"mysqldatabase_password: the length must be {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} "
             f"({PASSWORD_MIN_LENGTH} gives at least {PASSWORD_MIN_BITS} bits of entropy), not {length}"
         )
-    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+    while True:
+        password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+        if all(any(char in chars for char in password) for chars in PASSWORD_CLASSES):
+            return password
 
 
 def mysqldatabase_password_choice(app_secret: Mapping, rotate_token: str = "", length: int = 32) -> dict[str, Any]:

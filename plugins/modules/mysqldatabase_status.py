@@ -302,6 +302,10 @@ def status_patch(obj: dict, params: dict, timestamp: str) -> dict:
     return {**params["fields"], **top, "conditions": desired_conditions(conditions, condition)}
 
 
+def object_name(params: dict) -> str:
+    return f"{params['namespace']}/{params['name']}" if params["namespace"] else params["name"]
+
+
 def events_namespace(params: dict) -> str:
     return params["namespace"] or CLUSTER_EVENTS_NAMESPACE
 
@@ -343,7 +347,7 @@ def check_params(module: AnsibleModule) -> None:
 
 def fail(module: AnsibleModule, action: str, error: K8sApiError, **result) -> None:
     module.fail_json(
-        msg=f"{action} {module.params['kind']} {module.params['namespace']}/{module.params['name']}: {error}",
+        msg=f"{action} {module.params['kind']} {object_name(module.params)}: {error}",
         reason=FAILED_REASON,
         status_code=error.status,
         **result,
