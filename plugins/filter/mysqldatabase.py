@@ -26,7 +26,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.utils.unsafe_proxy import wrap_var
 
 # URI-unreserved and shell-safe; the leak scanner of the fault suite (faults/leaks.py) knows this set.
-PASSWORD_SPECIALS = "-_"
+PASSWORD_SPECIALS = "-_"  # noqa: S105 - the alphabet of generated passwords, not a password
 PASSWORD_ALPHABET = string.ascii_letters + string.digits + PASSWORD_SPECIALS
 # A generated password holds one of each, as password policies demand by default: MySQL's
 # validate_password (MEDIUM) and MariaDB's simple_password_check refuse one without a digit, a letter

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 import pymysql
 import pytest
 import yaml

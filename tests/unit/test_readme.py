@@ -19,7 +19,7 @@ def _readme_grant() -> list[str]:
 
 
 def test_readme_lists_exactly_the_privileges_the_server_check_requires() -> None:
-    listed = _readme_grant() + ["GRANT OPTION"]
+    listed = [*_readme_grant(), "GRANT OPTION"]
     assert sorted(listed) == sorted(required_admin_privileges("mariadb"))
 
 
