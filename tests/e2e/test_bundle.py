@@ -122,7 +122,7 @@ def test_catalog_rendered_from_bundle_passes_opm_validate(tmp_path: Path, csv: d
     assert by_schema["olm.package"]["defaultChannel"] == channel["name"]
     assert channel["entries"] == [{"name": bundle["name"]}]
     gvks = [p["value"] for p in bundle["properties"] if p["type"] == "olm.gvk"]
-    assert gvks == [{"group": "piwik.pro", "kind": "MySQLDatabase", "version": "v1"}]
+    assert gvks == [{"group": "piwik.pro", "kind": kind, "version": "v1"} for kind in ("MySQLDatabase", "MySQLServer")]
 
 
 def test_opm_validate_rejects_a_broken_catalog(tmp_path: Path) -> None:
@@ -173,22 +173,27 @@ def test_csv_carries_the_metadata_operatorhub_shows(csv: dict[str, Any]) -> None
         assert spec.get(field), f"the CSV has no {field}"
     assert spec["minKubeVersion"]
     assert {m["type"]: m["supported"] for m in spec["installModes"]}["AllNamespaces"] is True
-    assert json.loads(annotations["alm-examples"]) == _kustomize("samples")
+    # The server's sample lives apart (config/samples/server), but OperatorHub offers an example of each kind.
+    assert json.loads(annotations["alm-examples"]) == _kustomize("samples") + _kustomize("samples/server")
     assert annotations["containerImage"] and annotations["capabilities"]
 
 
 def test_owned_crd_descriptors_cover_every_spec_and_status_field(csv: dict[str, Any]) -> None:
-    (crd,) = [d for d in _kustomize("crd") if d["kind"] == "CustomResourceDefinition"]
-    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
-    (owned,) = csv["spec"]["customresourcedefinitions"]["owned"]
-    assert (owned["name"], owned["version"], owned["kind"]) == (crd["metadata"]["name"], "v1", "MySQLDatabase")
-    spec_paths = {d["path"] for d in owned["specDescriptors"]}
-    status_paths = {d["path"] for d in owned["statusDescriptors"]}
-    assert set(schema["spec"]["properties"]) <= spec_paths
-    # ansibleResult is only written when ansible-operator manages status, which watches.yaml turns off.
-    assert set(schema["status"]["properties"]) - {"ansibleResult"} <= status_paths
-    for descriptor in owned["specDescriptors"] + owned["statusDescriptors"]:
-        assert descriptor.get("displayName") and descriptor.get("description"), descriptor
+    crds = {d["metadata"]["name"]: d for d in _kustomize("crd") if d["kind"] == "CustomResourceDefinition"}
+    owned = {o["name"]: o for o in csv["spec"]["customresourcedefinitions"]["owned"]}
+    assert sorted(owned) == sorted(crds), "the CSV owns other CRDs than config/crd defines"
+    for name, crd in crds.items():
+        kind = crd["spec"]["names"]["kind"]
+        schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
+        assert (owned[name]["version"], owned[name]["kind"]) == ("v1", kind)
+        spec_paths = {d["path"] for d in owned[name]["specDescriptors"]}
+        status_paths = {d["path"] for d in owned[name]["statusDescriptors"]}
+        assert set(schema["spec"]["properties"]) <= spec_paths, f"{kind}: spec fields without a descriptor"
+        # ansibleResult is only written when ansible-operator manages status, which watches.yaml turns off.
+        unwritten = {"ansibleResult"} if kind == "MySQLDatabase" else set()
+        assert set(schema["status"]["properties"]) - unwritten <= status_paths, f"{kind}: status without a descriptor"
+        for descriptor in owned[name]["specDescriptors"] + owned[name]["statusDescriptors"]:
+            assert descriptor.get("displayName") and descriptor.get("description"), (kind, descriptor)
 
 
 def test_bundle_metadata_and_scorecard_config() -> None:

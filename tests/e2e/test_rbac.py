@@ -1,5 +1,6 @@
 """Least privilege: the real operator, authenticated with its ServiceAccount's token instead of the admin's,
-reconciles with exactly the rules of config/rbac (and of the bundle's CSV), and says so when one is missing.
+reconciles both kinds with exactly the rules of config/rbac (and of the bundle's CSV), and says so when one is
+missing; the helper ClusterRoles give people their kind and never a Secret.
 
 The rules are applied the way their installers apply them: config/rbac as `kustomize build config/default`
 builds it (namePrefix and namespace included), the CSV's `clusterPermissions` and `permissions` as OLM turns
@@ -13,6 +14,7 @@ import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ import yaml
 from e2e_support import (
     GROUP,
     PLURAL,
+    SERVER_PLURAL,
     VERSION,
     Stack,
     app_login,
@@ -37,12 +40,14 @@ from e2e_support import (
     user_exists,
     wait_gone,
     wait_ready,
+    wait_server,
     wait_until,
 )
-from kubernetes import client
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
 
 from external_mysql_operator.localenv import process
-from external_mysql_operator.localenv.config import REPO_ROOT
+from external_mysql_operator.localenv.config import DEFAULT_SERVER, OPERATOR_NAMESPACE, REPO_ROOT, SERVER_SECRET_NAME
 from external_mysql_operator.localenv.operator import OperatorProcess as Operator
 
 RBAC_KINDS = {"ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
@@ -52,6 +57,12 @@ SAMPLE = REPO_ROOT / "config" / "samples" / "piwik.pro_v1_mysqldatabase.yaml"
 # As the manager Deployment runs it (config/manager/manager.yaml); a Pod knows its namespace, we pass it.
 LEADER_ELECTION_ID = "external-mysql-operator"
 RECONCILE_PERIOD = "5s"
+# Where core/v1 Events of cluster-scoped objects (MySQLServers) go, as client-go's recorder puts them.
+CLUSTER_EVENTS_NAMESPACE = "default"
+
+
+def service_account_user(account: str, namespace: str) -> str:
+    return f"system:serviceaccount:{namespace}:{account}"
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,7 @@ class Permissions:
 
     @property
     def user(self) -> str:
-        return f"system:serviceaccount:{self.namespace}:{self.service_account}"
+        return service_account_user(self.service_account, self.namespace)
 
     def cluster_role(self, resource: str) -> str:
         """The ClusterRole whose rules name `resource` (a resource or a non-resource URL)."""
@@ -75,6 +86,13 @@ class Permissions:
             ):
                 return str(obj["metadata"]["name"])
         raise AssertionError(f"{self.source} has no ClusterRole with a rule on {resource}")
+
+    def helper_role(self, name: str) -> str:
+        """The name of the helper ClusterRole `name` of config/rbac, as this installer prefixes it."""
+        for obj in self.objects:
+            if obj["kind"] == "ClusterRole" and obj["metadata"]["name"].endswith(f"-{name}"):
+                return str(obj["metadata"]["name"])
+        raise AssertionError(f"{self.source} has no ClusterRole {name}")
 
 
 def _kustomize(stack: Stack, folder: str) -> list[dict[str, Any]]:
@@ -141,32 +159,37 @@ def token_for(stack: Stack, account: str, namespace: str) -> str:
     return str(stack.core.create_namespaced_service_account_token(account, namespace, request).status.token)
 
 
-def service_account_kubeconfig(stack: Stack, permissions: Permissions, path: Path) -> Path:
+def service_account_kubeconfig(stack: Stack, account: str, namespace: str, path: Path) -> Path:
     """A kubeconfig for the ServiceAccount: the admin kubeconfig's server and CA, a TokenRequest's token."""
     cluster = yaml.safe_load(stack.paths.kubeconfig.read_text())["clusters"][0]
-    user = permissions.service_account
-    config = {
+    kubeconfig = {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [cluster],
-        "users": [{"name": user, "user": {"token": token_for(stack, user, permissions.namespace)}}],
-        "contexts": [{"name": "operator", "context": {"cluster": cluster["name"], "user": user}}],
-        "current-context": "operator",
+        "users": [{"name": account, "user": {"token": token_for(stack, account, namespace)}}],
+        "contexts": [{"name": account, "context": {"cluster": cluster["name"], "user": account}}],
+        "current-context": account,
     }
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path.write_text(yaml.safe_dump(kubeconfig, sort_keys=False))
     path.chmod(0o600)
     return path
 
 
-def allowed(stack: Stack, permissions: Permissions, verb: str, resource: str, group: str, namespace: str) -> bool:
-    """Ask the API server's authorizer whether the ServiceAccount may do this (SubjectAccessReview)."""
-    groups = ["system:serviceaccounts", f"system:serviceaccounts:{permissions.namespace}", "system:authenticated"]
+def allowed(stack: Stack, user: str, verb: str, resource: str, group: str, namespace: str) -> bool:
+    """Ask the API server's authorizer whether the ServiceAccount `user` may do this (SubjectAccessReview).
+
+    `resource` may name a subresource (`mysqlservers/status`); `namespace` is "" for a cluster-scoped
+    resource, and for a namespaced one means every namespace.
+    """
+    account_namespace = user.split(":")[2]
+    groups = ["system:serviceaccounts", f"system:serviceaccounts:{account_namespace}", "system:authenticated"]
+    resource, _, subresource = resource.partition("/")
     review = client.V1SubjectAccessReview(
         spec=client.V1SubjectAccessReviewSpec(
-            user=permissions.user,
+            user=user,
             groups=groups,
             resource_attributes=client.V1ResourceAttributes(
-                verb=verb, resource=resource, group=group, namespace=namespace
+                verb=verb, resource=resource, subresource=subresource, group=group, namespace=namespace
             ),
         )
     )
@@ -193,7 +216,7 @@ def permissions(request: pytest.FixtureRequest, stack: Stack) -> Iterator[Permis
     try:
         yield granted
     finally:
-        # The Namespace stays: it holds the local environment's server Secret.
+        # The Namespace stays: it holds the credentials and CA Secrets of the local environment's MySQLServer.
         removable = [obj for obj in granted.objects if obj["kind"] != "Namespace"]
         _kubectl(stack, "delete", "--ignore-not-found", "-f", "-", stdin=yaml.safe_dump_all(removable))
 
@@ -222,7 +245,9 @@ def operator_as_service_account(
     ansible-operator binds fixed ports, so the session's operator (when it runs) is stopped while this one
     runs and started again afterwards, also after a failure.
     """
-    kubeconfig = service_account_kubeconfig(stack, permissions, stack.paths.state / "kubeconfig-operator-sa")
+    kubeconfig = service_account_kubeconfig(
+        stack, permissions.service_account, permissions.namespace, stack.paths.state / "kubeconfig-operator-sa"
+    )
     whoami = stack.kubectl("--kubeconfig", str(kubeconfig), "auth", "whoami", "-o=jsonpath={.status.userInfo.username}")
     assert whoami.stdout == permissions.user, f"the operator's kubeconfig authenticates as {whoami.stdout!r}"
     paused: Operator | None = None
@@ -251,6 +276,31 @@ def operator_as_service_account(
 
 
 pytestmark = pytest.mark.usefixtures("operator_as_service_account")
+
+
+def server_events(stack: Stack, name: str) -> list[client.CoreV1Event]:
+    events = stack.core.list_namespaced_event(CLUSTER_EVENTS_NAMESPACE, field_selector=f"involvedObject.name={name}")
+    return [e for e in events.items if e.involved_object.kind == "MySQLServer"]
+
+
+def test_default_server_becomes_connected_and_records_its_event(stack: Stack) -> None:
+    """The mysqlserver role with the ServiceAccount's rights reads the credentials Secret in the operator's
+    namespace, connects and writes status; its Event shows the events rule works (events are best effort)."""
+    known = {e.metadata.name for e in server_events(stack, DEFAULT_SERVER)}
+    # Whatever an earlier operator reported goes, so that only this one can report Connected again.
+    wiped = stack.custom.patch_cluster_custom_object_status(
+        GROUP, VERSION, SERVER_PLURAL, DEFAULT_SERVER, {"status": None}
+    )
+    assert not wiped.get("status"), wiped
+    status = wait_server(stack, DEFAULT_SERVER, "Connected")["status"]
+    assert status["flavor"] == "mariadb" and status["missingPrivileges"] == [], status
+    wait_until(
+        lambda: [
+            e for e in server_events(stack, DEFAULT_SERVER) if e.metadata.name not in known and e.reason == "Connected"
+        ],
+        30,
+        f"a Connected Event of MySQLServer {DEFAULT_SERVER} in namespace {CLUSTER_EVENTS_NAMESPACE}",
+    )
 
 
 def test_sample_becomes_ready_and_its_secret_logs_in(stack: Stack, namespace: str) -> None:
@@ -348,16 +398,140 @@ def test_metrics_are_served_only_to_a_metrics_reader(
         rbac.delete_cluster_role_binding(binding["metadata"]["name"])
 
 
+# (verb, resource, API group, namespace) for SubjectAccessReviews: TENANT stands for the test's namespace,
+# "" is cluster scope (cluster-scoped resources, or a namespaced resource in every namespace).
+TENANT = "<the test's namespace>"
+OPERATOR_MAY = (
+    # Tenancy: a MySQLServer's namespaceSelector is matched against every namespace's labels.
+    ("list", "namespaces", "", ""),
+    ("watch", "namespaces", "", ""),
+    ("patch", "mysqlservers/status", "piwik.pro", ""),
+    # The server's revision annotation on its MySQLDatabases.
+    ("patch", "mysqldatabases", "piwik.pro", TENANT),
+    ("create", "events", "", CLUSTER_EVENTS_NAMESPACE),
+)
+OPERATOR_MAY_NOT = (
+    ("delete", "secrets", "", TENANT),
+    ("create", "pods", "", TENANT),
+    ("create", "mysqldatabases", "piwik.pro", TENANT),
+    ("delete", "mysqldatabases", "piwik.pro", TENANT),
+    # Platform teams own MySQLServers; the operator only reads them and writes their status and finalizer.
+    ("create", "mysqlservers", "piwik.pro", ""),
+    ("delete", "mysqlservers", "piwik.pro", ""),
+    *((verb, "namespaces", "", "") for verb in ("create", "update", "patch", "delete")),
+    ("update", "customresourcedefinitions", "apiextensions.k8s.io", ""),
+    ("create", "clusterrolebindings", "rbac.authorization.k8s.io", ""),
+)
+
+
+def _review(stack: Stack, user: str, checks: tuple[tuple[str, str, str, str], ...], namespace: str) -> dict[str, bool]:
+    """Each check as `verb resource in namespace` with the authorizer's answer for `user`."""
+    answers = {}
+    for verb, resource, group, where in checks:
+        where = namespace if where == TENANT else where
+        answers[f"{verb} {resource} in {where or 'the cluster'}"] = allowed(stack, user, verb, resource, group, where)
+    return answers
+
+
+def test_service_account_has_the_rights_its_roles_use(stack: Stack, permissions: Permissions, namespace: str) -> None:
+    refused = [what for what, ok in _review(stack, permissions.user, OPERATOR_MAY, namespace).items() if not ok]
+    assert not refused, f"{permissions.source}: the operator may not {refused}"
+
+
 def test_service_account_has_no_rights_beyond_its_rules(stack: Stack, permissions: Permissions, namespace: str) -> None:
-    for verb, resource, group in (
-        ("delete", "secrets", ""),
-        ("create", "pods", ""),
-        ("create", "mysqldatabases", "piwik.pro"),
-        ("delete", "mysqldatabases", "piwik.pro"),
-        ("update", "customresourcedefinitions", "apiextensions.k8s.io"),
-        ("create", "clusterrolebindings", "rbac.authorization.k8s.io"),
-    ):
-        assert not allowed(stack, permissions, verb, resource, group, namespace), f"may {verb} {resource}"
+    granted = [what for what, ok in _review(stack, permissions.user, OPERATOR_MAY_NOT, namespace).items() if ok]
+    assert not granted, f"{permissions.source}: the operator may {granted}"
+
+
+SERVER_WRITES = tuple((verb, "mysqlservers", "piwik.pro", "") for verb in ("create", "update", "patch", "delete"))
+# None of the helper ClusterRoles reads Secrets, least of all the servers' credentials in the operator's namespace.
+NO_SECRETS = (
+    *((verb, "secrets", "", OPERATOR_NAMESPACE) for verb in ("get", "list", "watch")),
+    ("list", "secrets", "", ""),
+)
+# The helper ClusterRoles of config/rbac, for people and never for the operator: what each must allow (so a
+# binding that grants nothing cannot pass) and what it must not.
+HELPER_ROLES = {
+    "mysqldatabase-editor-role": (
+        (("create", "mysqldatabases", "piwik.pro", TENANT), ("delete", "mysqldatabases", "piwik.pro", TENANT)),
+        (*NO_SECRETS, *SERVER_WRITES, ("patch", "mysqldatabases/status", "piwik.pro", TENANT)),
+    ),
+    "mysqldatabase-viewer-role": (
+        (("list", "mysqldatabases", "piwik.pro", TENANT), ("watch", "mysqldatabases", "piwik.pro", TENANT)),
+        (
+            *NO_SECRETS,
+            *SERVER_WRITES,
+            *((v, "mysqldatabases", "piwik.pro", TENANT) for v in ("create", "patch", "delete")),
+        ),
+    ),
+    "mysqlserver-editor-role": (
+        (("create", "mysqlservers", "piwik.pro", ""), ("delete", "mysqlservers", "piwik.pro", "")),
+        # Status is what the operator observed.
+        (*NO_SECRETS, ("patch", "mysqlservers/status", "piwik.pro", "")),
+    ),
+    "mysqlserver-viewer-role": (
+        (("list", "mysqlservers", "piwik.pro", ""), ("watch", "mysqlservers", "piwik.pro", "")),
+        (*NO_SECRETS, *SERVER_WRITES, ("patch", "mysqlservers/status", "piwik.pro", "")),
+    ),
+}
+
+
+@contextmanager
+def _bound_to(stack: Stack, role: str, account: str, namespace: str, cluster_wide: bool) -> Iterator[str]:
+    """`role` bound to a new ServiceAccount, everywhere or only in `namespace`; yields its user name."""
+    stack.core.create_namespaced_service_account(namespace, client.V1ServiceAccount(metadata={"name": account}))
+    binding = {
+        "apiVersion": RBAC_API,
+        "kind": "ClusterRoleBinding" if cluster_wide else "RoleBinding",
+        "metadata": {"name": f"{namespace}-{account}"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
+    }
+    rbac = client.RbacAuthorizationV1Api(stack.api)
+    if cluster_wide:
+        rbac.create_cluster_role_binding(binding)
+    else:
+        rbac.create_namespaced_role_binding(namespace, binding)  # goes with the namespace
+    try:
+        yield service_account_user(account, namespace)
+    finally:
+        if cluster_wide:
+            rbac.delete_cluster_role_binding(binding["metadata"]["name"])
+
+
+@pytest.mark.parametrize("role", sorted(HELPER_ROLES))
+def test_helper_role_grants_its_kind_and_no_secrets(
+    stack: Stack, permissions: Permissions, namespace: str, role: str
+) -> None:
+    may, may_not = HELPER_ROLES[role]
+    # Cluster-wide, the strongest binding an admin may give it.
+    with _bound_to(stack, permissions.helper_role(role), "helper", namespace, cluster_wide=True) as user:
+        wait_until(lambda: all(_review(stack, user, may, namespace).values()), 30, f"{role} to grant {may}")
+        granted = [what for what, ok in _review(stack, user, may_not, namespace).items() if ok]
+    assert not granted, f"{permissions.source}: {role} may {granted}"
+
+
+def test_tenant_with_mysqldatabase_editor_cannot_read_the_server_credentials(
+    stack: Stack, permissions: Permissions, namespace: str
+) -> None:
+    """As an application team gets it: mysqldatabase-editor in its own namespace, used with its own token."""
+    role = permissions.helper_role("mysqldatabase-editor-role")
+    with _bound_to(stack, role, "tenant", namespace, cluster_wide=False):
+        kubeconfig = service_account_kubeconfig(stack, "tenant", namespace, stack.paths.state / "kubeconfig-tenant")
+        tenant = config.new_client_from_config(str(kubeconfig))
+        try:
+            wait_until(
+                lambda: client.CustomObjectsApi(tenant).list_namespaced_custom_object(
+                    GROUP, VERSION, namespace, PLURAL
+                ),
+                30,
+                "the tenant to list its MySQLDatabases",
+            )
+            with pytest.raises(ApiException) as refused:
+                client.CoreV1Api(tenant).read_namespaced_secret(SERVER_SECRET_NAME, permissions.namespace)
+        finally:
+            tenant.close()
+    assert refused.value.status == 403, refused.value
 
 
 def _without_verb(rules: list[dict[str, Any]], resource: str, verb: str) -> list[dict[str, Any]]:
@@ -377,7 +551,9 @@ def test_missing_secret_create_rule_is_reported_on_the_cr(
     forget_on_server(stack, "sa-forbidden")
     rbac.patch_cluster_role(role, {"rules": _without_verb(rules, "secrets", "create")})
     try:
-        wait_until(lambda: not allowed(stack, permissions, "create", "secrets", "", namespace), 30, "RBAC to refuse")
+        wait_until(
+            lambda: not allowed(stack, permissions.user, "create", "secrets", "", namespace), 30, "RBAC to refuse"
+        )
         create_cr(stack, namespace, "sa-forbidden", {"deletionPolicy": "Delete"})
         condition = wait_until(
             lambda: (c := ready_condition(get_cr(stack, namespace, "sa-forbidden"))).get("status") == "False" and c,
