@@ -391,8 +391,9 @@ def mysqldatabase_password_choice(app_secret: Mapping, rotate_token: str = "", l
 
     ``app_secret`` is the summary mysqldatabase_secret_info returns. A rotation is asked when
     ``rotate_token`` (the rotation annotation's value) is set and differs from the one the Secret records.
-    Returns ``value`` (the password), ``is_new`` and ``rotation_requested`` (a rotation of an existing
-    Secret, which the role reports as an event).
+    Returns ``value`` (the password), ``is_new``, ``rotation_requested`` (a rotation of an existing
+    Secret, which the role reports as an event) and ``replacement``, a second new password for when the
+    server's password policy refuses ``value`` (password_reuse_check refuses one the user had before).
     """
     if not isinstance(app_secret, Mapping):
         raise AnsibleFilterError("mysqldatabase_password_choice: pass the app_secret of mysqldatabase_secret_info")
@@ -405,6 +406,7 @@ def mysqldatabase_password_choice(app_secret: Mapping, rotate_token: str = "", l
             "value": mysqldatabase_password(length) if is_new else kept,
             "is_new": is_new,
             "rotation_requested": rotation_asked and bool(app_secret.get("exists")),
+            "replacement": mysqldatabase_password(length),
         }
     )
 
@@ -509,6 +511,13 @@ def mysqldatabase_events(
             "Warning",
             "UserRecreated",
             f"User {user} was missing on the server and was recreated",
+        ),
+        (
+            result.get("password_replaced"),
+            "Warning",
+            "PasswordReplaced",
+            f"The server's password policy refused the password for user {user} (one it had before); "
+            f"set a new one and wrote it to Secret {spec['secret_name']}",
         ),
         (
             result.get("grants_repaired"),

@@ -41,13 +41,23 @@ LOCK_WAIT_SECONDS = 10
 RETRY_DELAYS = (0.2, 0.5, 1.0)
 RETRY_ERRORS = frozenset({1205, 1213})
 UNREACHABLE_ERRORS = frozenset({1040, 1129, 1203, 2002, 2003, 2005, 2006, 2013, 2026, 2055})
-AUTH_ERRORS = frozenset({1045, 1130, 1251, 1698, 1820, 1862, 2059})
+AUTH_ERRORS = frozenset({1045, 1130, 1251, 1698, 2059})
+# The login's own password has expired: MySQL refuses the login (1862, and MariaDB with
+# disconnect_on_expired_password), MariaDB's default lets it in and refuses every statement (1820).
+PASSWORD_EXPIRED_ERRORS = frozenset({1820, 1862})
+# A password validation plugin (validate_password, simple_password_check, password_reuse_check, ...)
+# refused a password.
+PASSWORD_POLICY_ERROR = 1819
+# ER_CANNOT_USER: "Operation CREATE USER/ALTER USER/DROP USER failed for ...".
+ACCOUNT_OPERATION_FAILED = 1396
 # After login, "access denied" (1045, 1698 too) means the admin lacks a privilege.
 PRIVILEGE_ERRORS = frozenset({1044, 1045, 1142, 1143, 1211, 1227, 1370, 1410, 1698})
 INVALID_NAME_ERRORS = frozenset({1059, 1102, 1103, 1300, 1470})
 # Errors whose server text never quotes the statement, so it may be shown even for a statement
 # that carries a password (1064 and friends echo the statement: never shown).
-SAFE_TEXT_ERRORS = frozenset({1044, 1045, 1142, 1205, 1211, 1213, 1227, 1290, 1396, 1410, 1470, 1698, 1819, 2006, 2013})
+SAFE_TEXT_ERRORS = frozenset(
+    {1044, 1045, 1142, 1205, 1211, 1213, 1227, 1290, 1396, 1410, 1470, 1698, 1819, 1820, 1862, 2006, 2013}
+)
 
 # Privilege name -> its column in mysql.db. The GRANT keyword is the key itself, so SQL is only
 # ever built from these constants, never from the caller's string.
@@ -280,8 +290,10 @@ def error_text(exc: BaseException) -> str:
     return str(args[1]) if len(args) > 1 else str(exc)
 
 
-def translate_error(exc: BaseException, purpose: str, secret: bool = False) -> MySQLDatabaseError:
-    """Map a PyMySQL error raised after login to a reason and an actionable message."""
+def translate_error(
+    exc: BaseException, purpose: str, secret: bool = False, login: str = "admin user"
+) -> MySQLDatabaseError:
+    """Map a PyMySQL error raised after the `login` (who logged in where) to a reason and an actionable message."""
     code = error_code(exc)
     if secret and code not in SAFE_TEXT_ERRORS:
         text = "(server message withheld: the statement carries a password)"
@@ -290,6 +302,12 @@ def translate_error(exc: BaseException, purpose: str, secret: bool = False) -> M
     if code in UNREACHABLE_ERRORS or (code == 0 and isinstance(exc, pymysql.err.InterfaceError)):
         return MySQLDatabaseError(
             "ServerUnreachable", f"Lost the connection to the MySQL server while {purpose}: ({code}) {text}"
+        )
+    if code in PASSWORD_EXPIRED_ERRORS:
+        return admin_password_expired(login, f"while {purpose}: ({code}) {text}")
+    if code == PASSWORD_POLICY_ERROR:
+        return MySQLDatabaseError(
+            "PasswordPolicy", f"The server's password policy refused a password while {purpose}: ({code}) {text}"
         )
     if code in PRIVILEGE_ERRORS:
         return MySQLDatabaseError(
@@ -315,6 +333,8 @@ def _connect_error(exc: BaseException, host: str, port: int, user: str, mode: st
             f"TLS to the MySQL server {host}:{port} failed in mode {mode}: ({code}) {text}. Check the "
             "server's certificate, the CA (spec.tls.caSecretRef) and that the host name is in the certificate.",
         )
+    if code in PASSWORD_EXPIRED_ERRORS:
+        return admin_password_expired(admin_login(host, port, user), f"({code}) {text}")
     if code in AUTH_ERRORS:
         return MySQLDatabaseError(
             "AdminAuthFailed",
@@ -328,6 +348,19 @@ def _connect_error(exc: BaseException, host: str, port: int, user: str, mode: st
             "port, the network path and, with TLS, the CA certificate.",
         )
     return translate_error(exc, f"connecting to {host}:{port}")
+
+
+def admin_login(host: str, port: int, user: str) -> str:
+    return f"admin user {user!r} at {host}:{port}"
+
+
+def admin_password_expired(login: str, detail: str) -> MySQLDatabaseError:
+    return MySQLDatabaseError(
+        "AdminPasswordExpired",
+        f"The password of the {login} has expired: {detail}. Set a new password for it on the server "
+        "(ALTER USER ... IDENTIFIED BY ..., or exempt it with PASSWORD EXPIRE NEVER) and put it into the "
+        "server's credentials Secret.",
+    )
 
 
 def tls_required(host: str, port: int) -> MySQLDatabaseError:
@@ -393,9 +426,10 @@ class Session:
     mode, only records it.
     """
 
-    def __init__(self, connection: Any, check_mode: bool = False) -> None:
+    def __init__(self, connection: Any, check_mode: bool = False, login: str = "admin user") -> None:
         self._connection = connection
         self.check_mode = check_mode
+        self.login = login
         self.actions: list[str] = []
         self._locks: list[str] = []
 
@@ -424,7 +458,7 @@ class Session:
         # PyMySQL negotiates TLS when the server offers it unless told not to: Disabled means never.
         options.update({"ssl": context} if context else {"ssl_disabled": True})
         try:
-            return cls(pymysql.connect(**options), check_mode)
+            return cls(pymysql.connect(**options), check_mode, admin_login(host, port, user))
         except pymysql.MySQLError as exc:
             error = _connect_error(exc, host, port, user, mode)
             if mode == "Disabled" and error.reason == "AdminAuthFailed" and _tls_only(options):
@@ -445,14 +479,36 @@ class Session:
                 if error_code(exc) in RETRY_ERRORS and delay is not None:
                     time.sleep(delay)
                     continue
-                raise translate_error(exc, purpose, secret) from None
+                raise translate_error(self._policy_refusal(exc), purpose, secret, self.login) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _policy_refusal(self, exc: BaseException) -> BaseException:
+        """The password-policy refusal behind an account statement's error, else the error itself.
+
+        MariaDB's ALTER USER reports a refused password as "(1396) Operation ALTER USER failed" and
+        leaves the cause, 1819, in the diagnostics area, together with the plugins' reasons (warnings
+        such as "password_reuse_check: The password was already used"); those never quote the password.
+        """
+        if error_code(exc) not in (ACCOUNT_OPERATION_FAILED, PASSWORD_POLICY_ERROR):
+            return exc
+        try:
+            with self._connection.cursor() as cursor:
+                cursor.execute("SHOW WARNINGS", ())
+                notes = [row for row in cursor.fetchall() if row.get("Code") == PASSWORD_POLICY_ERROR]
+        except pymysql.MySQLError:
+            return exc
+        errors = [str(row.get("Message")) for row in notes if row.get("Level") == "Error"]
+        if not errors:
+            return exc
+        details = [str(row.get("Message")) for row in notes if row.get("Level") != "Error"]
+        return pymysql.err.OperationalError(PASSWORD_POLICY_ERROR, "; ".join([errors[0], *details]))
+
     def change(self, description: str, sql: str, args: tuple = (), *, secret: bool = False) -> None:
-        """Run one statement that changes the server; in check mode only note it."""
-        self.actions.append(description)
+        """Run one statement that changes the server and note it; in check mode only note it. A statement
+        the server refused is not noted: it changed nothing."""
         if not self.check_mode:
             self.rows(sql, args, purpose=description, secret=secret)
+        self.actions.append(description)
 
     def server_info(self) -> ServerInfo:
         row = self.rows("SELECT VERSION() AS version, @@lower_case_table_names AS lctn", purpose="reading the version")[
@@ -524,27 +580,12 @@ def find_account(session: Session, user: str, host: str) -> dict | None:
     return next((row for row in rows if str(row["host"]).lower() == host), None)
 
 
-# Global privileges that let an account administer other accounts or the server itself.
-ADMINISTRATIVE_PRIVILEGES = {"Grant_priv": "GRANT OPTION", "Create_user_priv": "CREATE USER", "Super_priv": "SUPER"}
-
-
 def other_hosts(session: Session, user: str, host: str) -> list[str]:
     """Hosts of the other accounts with this user name, lower case."""
     rows = session.rows(
         "SELECT Host AS host FROM mysql.user WHERE User = %s", (user,), purpose=f"looking up accounts named {user!r}"
     )
     return sorted({str(row["host"]).lower() for row in rows} - {host})
-
-
-def administrative_privileges(session: Session, user: str, host: str) -> list[str]:
-    """The administrative global privileges (GRANT OPTION, CREATE USER, SUPER) the account holds."""
-    rows = session.rows(
-        f"SELECT Host AS host, {', '.join(ADMINISTRATIVE_PRIVILEGES)} FROM mysql.user WHERE User = %s",  # noqa: S608 - constants
-        (user,),
-        purpose=f"reading the global privileges of {account(user, host)}",
-    )
-    row = next((row for row in rows if str(row["host"]).lower() == host), None)
-    return [name for column, name in ADMINISTRATIVE_PRIVILEGES.items() if row and row[column] == "Y"]
 
 
 def resolve_character_set(
@@ -660,6 +701,47 @@ def revoke_role_sql(flavor: str, role: str, role_host: str) -> tuple[str, tuple]
     if flavor == "mariadb":
         return f"REVOKE {quote_identifier(role)} FROM %s@%s", ()
     return "REVOKE %s@%s FROM %s@%s", (role, role_host)
+
+
+# --- password policies -------------------------------------------------------------------------
+
+# The settings of the password validation plugins and components of MySQL and MariaDB, and MySQL's
+# own reuse policy: what a message about a refused password names (numbers and names, never a password).
+PASSWORD_POLICY_VARIABLES = (
+    "validate\\_password%",
+    "simple\\_password\\_check%",
+    "password\\_reuse\\_check%",
+    "cracklib\\_password\\_check%",
+    "password\\_history",
+    "password\\_reuse\\_interval",
+)
+
+
+def password_policy_settings(session: Session) -> str:
+    """The server's password-policy settings as `name=value, ...`; '' when it has none or they are unreadable."""
+    where = " OR ".join("Variable_name LIKE %s" for _ in PASSWORD_POLICY_VARIABLES)
+    try:
+        rows = session.rows(
+            f"SHOW GLOBAL VARIABLES WHERE {where}",
+            PASSWORD_POLICY_VARIABLES,
+            purpose="reading the password policy",
+        )
+    except MySQLDatabaseError:
+        return ""  # the refusal is what the user must see, not a second error about reading why
+    return ", ".join(f"{row['Variable_name']}={row['Value']}" for row in rows)
+
+
+def password_policy_refused(session: Session, error: MySQLDatabaseError) -> MySQLDatabaseError:
+    """A refused password (reason PasswordPolicy), with the server's policy settings."""
+    settings = password_policy_settings(session)
+    return MySQLDatabaseError(
+        "PasswordPolicy",
+        f"{error.msg}. "
+        + (f"The server's password policy: {settings}. " if settings else "")
+        + "The operator's passwords hold letters of both cases, digits and - or _ (32 characters unless "
+        "configured otherwise) and a refused one is replaced once by a new one; a policy that demands more "
+        "must be relaxed for the operator's users.",
+    )
 
 
 # --- ownership records -------------------------------------------------------------------------
@@ -877,29 +959,59 @@ def _grant_lines(session: Session, sql: str, args: tuple, purpose: str) -> list[
     return [str(next(iter(row.values()))) for row in session.rows(sql, args, purpose=purpose)]
 
 
+def _role_grant_lines(session: Session, flavor: str, role: tuple[str, str]) -> list[str]:
+    if flavor == "mariadb":
+        sql, args = f"SHOW GRANTS FOR {quote_identifier(role[0])}", ()
+    else:
+        sql, args = "SHOW GRANTS FOR %s@%s", role
+    return _grant_lines(session, sql, args, f"reading the grants of role {role[0]!r}")
+
+
+def global_privileges_through_roles(
+    session: Session, flavor: str, lines: list[str], roles: list[tuple[str, str]]
+) -> set[str]:
+    """The global privileges the SHOW GRANTS `lines` give, plus those of `roles` and of every role
+    those roles hold, as SHOW GRANTS names them (GRANT OPTION included)."""
+    held = {name for line in lines for name in parse_global_grant(line)}
+    pending, seen = list(roles), set()
+    while pending:
+        role = pending.pop()
+        if role in seen:
+            continue
+        seen.add(role)
+        role_lines = _role_grant_lines(session, flavor, role)
+        held |= {name for line in role_lines for name in parse_global_grant(line)}
+        pending.extend(new for line in role_lines for new in parse_role_grant(line) if new not in seen)
+    return held
+
+
 def admin_global_privileges(session: Session, flavor: str) -> set[str]:
     """The global privileges the session's account holds, directly or through its active roles
     (and the roles those roles hold), as SHOW GRANTS names them."""
-    held = set()
     lines = _grant_lines(session, "SHOW GRANTS FOR CURRENT_USER()", (), "reading the admin account's grants")
     current = session.rows("SELECT CURRENT_ROLE() AS role", purpose="reading the admin account's active role")[0]
-    pending, seen = parse_current_roles(current["role"], flavor), set()
-    while True:
-        for line in lines:
-            held |= parse_global_grant(line)
-        if not pending:
-            return held
-        role = pending.pop()
-        if role in seen:
-            lines = []
-            continue
-        seen.add(role)
-        if flavor == "mariadb":
-            sql, args = f"SHOW GRANTS FOR {quote_identifier(role[0])}", ()
-        else:
-            sql, args = "SHOW GRANTS FOR %s@%s", role
-        lines = _grant_lines(session, sql, args, f"reading the grants of role {role[0]!r}")
-        pending.extend(new for line in lines for new in parse_role_grant(line) if new not in seen)
+    return global_privileges_through_roles(session, flavor, lines, parse_current_roles(current["role"], flavor))
+
+
+def account_global_privileges(session: Session, flavor: str, user: str, host: str) -> set[str]:
+    """The global privileges an account holds directly or through any role granted to it, active or
+    not (the account may SET ROLE at any time), and the roles those roles hold."""
+    lines = _grant_lines(session, "SHOW GRANTS FOR %s@%s", (user, host), f"reading the grants of {account(user, host)}")
+    roles = [role for line in lines for role in parse_role_grant(line)]
+    return global_privileges_through_roles(session, flavor, lines, roles)
+
+
+# Global privileges that let an account administer other accounts or the server itself; ALL PRIVILEGES
+# holds CREATE USER and SUPER.
+ADMINISTRATIVE_PRIVILEGES = ("GRANT OPTION", "CREATE USER", "SUPER")
+
+
+def administrative_privileges(session: Session, flavor: str, user: str, host: str) -> list[str]:
+    """The administrative global privileges the account holds, directly or through any of its roles."""
+    held = account_global_privileges(session, flavor, user, host)
+    if ALL_PRIVILEGES in held:
+        held |= {"CREATE USER", "SUPER"}
+    return [name for name in ADMINISTRATIVE_PRIVILEGES if name in held]
 
 
 def missing_admin_privileges(held: set[str], flavor: str) -> list[str]:

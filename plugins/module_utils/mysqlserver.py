@@ -22,6 +22,25 @@ DEFAULT_SERVER = "default"
 # The annotation through which a MySQLServer makes its MySQLDatabases reconcile (watchAnnotationsChanges).
 REVISION_ANNOTATION = "piwik.pro/server-revision"
 DEFAULT_PORT = 3306
+# Ready=False reasons of a MySQLDatabase that a change on the server side can heal, so it is tried again
+# at each server check. Others (InvalidSpec, Conflict, ...) heal only by editing the CR, which
+# reconciles it anyway; retrying them every check would cost a reconcile each for nothing.
+SERVER_SIDE_REASONS = frozenset(
+    {
+        "ServerNotFound",
+        "ServerNotReady",
+        "ServerNotAllowed",
+        "QuotaExceeded",
+        "CredentialsNotFound",
+        "ServerUnreachable",
+        "AdminAuthFailed",
+        "AdminPrivilegesMissing",
+        "TLSRequired",
+        "TLSFailed",
+        "ServerError",
+        "ReconcileFailed",
+    }
+)
 
 
 class Refusal(Exception):

@@ -110,6 +110,14 @@ options:
   password:
     description: Password of the user. Required when O(state=present).
     type: str
+  replacement_password:
+    description:
+      - A second, new password, used when the server's password policy refuses O(password) with error 1819,
+        as C(password_reuse_check) or MySQL's C(password_history) do with a password the user had before (also
+        when a user dropped by hand is created again). RV(password_replaced) then says so, and the caller must
+        store this password instead of O(password).
+      - Without it such a refusal fails with RV(reason=PasswordPolicy).
+    type: str
   password_changed:
     description:
       - Set the password even when the stored one cannot be compared, because the caller generated
@@ -150,7 +158,8 @@ options:
       - Take over a database or user that exists without an ownership record, and one recorded for
         an earlier MySQLDatabase of the same namespace and name (deleted without its finalizer).
       - Objects recorded for another MySQLDatabase are never taken over, nor accounts holding
-        C(GRANT OPTION), C(CREATE USER) or C(SUPER) on the whole server (reason V(ReservedName)).
+        C(GRANT OPTION), C(CREATE USER) or C(SUPER) on the whole server, directly or through any role
+        granted to them (reason V(ReservedName)).
     type: bool
     default: false
   deletion_policy:
@@ -237,6 +246,12 @@ password_set:
   description: The password of an existing user was set.
   returned: success and O(state=present)
   type: bool
+password_replaced:
+  description:
+    - The server's password policy refused O(password), and O(replacement_password) was set instead; the
+      caller must store it (the application Secret).
+  returned: success and O(state=present)
+  type: bool
 grants_repaired:
   description: An existing user's privileges differed from O(privileges) and were reset.
   returned: success and O(state=present)
@@ -285,8 +300,9 @@ untouched:
 reason:
   description:
     - Why the module failed, in CamelCase. V(ServerUnreachable), V(AdminAuthFailed),
-      V(AdminPrivilegesMissing), V(Conflict), V(AlreadyExists), V(NameTooLong), V(ReservedName),
-      V(InvalidSpec), V(QuotaExceeded), V(TLSRequired), V(TLSFailed) or V(ServerError).
+      V(AdminPasswordExpired), V(AdminPrivilegesMissing), V(Conflict), V(AlreadyExists), V(NameTooLong),
+      V(ReservedName), V(InvalidSpec), V(QuotaExceeded), V(PasswordPolicy), V(TLSRequired), V(TLSFailed)
+      or V(ServerError).
   returned: failed
   type: str
   sample: Conflict
@@ -322,6 +338,7 @@ from ansible.module_utils.mysqldatabase_sql import (
     normalize_privileges,
     other_hosts,
     ownership_action,
+    password_policy_refused,
     priv_columns,
     quote_identifier,
     read_grants,
@@ -353,6 +370,7 @@ ARGUMENT_SPEC = {
     "username": {"type": "str", "required": True},
     "user_host": {"type": "str", "default": "%"},
     "password": {"type": "str", "no_log": True},
+    "replacement_password": {"type": "str", "no_log": True},
     "password_changed": {"type": "bool", "default": False, "no_log": False},
     "privileges": {"type": "list", "elements": "str", "default": ["ALL PRIVILEGES"]},
     "max_user_connections": {"type": "int", "default": 0},
@@ -486,7 +504,9 @@ def check_spec_on_server(session: Session, info: ServerInfo, target: Target, par
     return Wanted(privileges, wanted_columns(privileges, db_columns), db_columns, charset, collation)
 
 
-def decide_ownership(session: Session, store: OwnerRecords, target: Target, adopt: bool) -> tuple[Claim, Claim]:
+def decide_ownership(
+    session: Session, info: ServerInfo, store: OwnerRecords, target: Target, adopt: bool
+) -> tuple[Claim, Claim]:
     """Decide for the database and the user before changing anything, so that a conflict on the
     user never leaves a half-created database behind."""
     schema_row = find_schema(session, target.database)
@@ -512,7 +532,7 @@ def decide_ownership(session: Session, store: OwnerRecords, target: Target, adop
     if user_action in ("claim", "adopt"):
         refuse_second_account(session, store, target)
     if user_action == "adopt":
-        refuse_administrative_account(session, target)
+        refuse_administrative_account(session, info, target)
     return Claim(db_record, schema_row, db_action), Claim(user_record, account_row, user_action)
 
 
@@ -533,15 +553,16 @@ def refuse_second_account(session: Session, store: OwnerRecords, target: Target)
         )
 
 
-def refuse_administrative_account(session: Session, target: Target) -> None:
-    """Adopting strips an account down to one database: never do that to one that administers the server."""
-    held = administrative_privileges(session, target.user, target.host)
+def refuse_administrative_account(session: Session, info: ServerInfo, target: Target) -> None:
+    """Adopting strips an account down to one database: never do that to one that administers the server,
+    whether its power is granted directly or through a role (managed services hand it out as roles)."""
+    held = administrative_privileges(session, info.flavor, target.user, target.host)
     if held:
         raise MySQLDatabaseError(
             "ReservedName",
             f"The user {target.account} holds {', '.join(held)} on the whole server: it administers the "
-            "server (it may be the operator's own admin account) and is never adopted. Set spec.username "
-            "to another name.",
+            "server, directly or through a role (it may be the operator's own admin account), and is never "
+            "adopted. Set spec.username to another name.",
         )
 
 
@@ -561,7 +582,7 @@ def refuse_over_quota(store: OwnerRecords, namespace: str, limit: int) -> None:
 
 def ensure_present(session: Session, info: ServerInfo, store: OwnerRecords, target: Target, params: dict) -> dict:
     wanted = check_spec_on_server(session, info, target, params)
-    database, user = decide_ownership(session, store, target, params["adopt_existing"])
+    database, user = decide_ownership(session, info, store, target, params["adopt_existing"])
     if database.action in ("claim", "adopt"):
         refuse_over_quota(store, params["owner_namespace"], params["max_databases_per_namespace"])
     result = dict.fromkeys(PRESENT_FLAGS, False)
@@ -580,6 +601,7 @@ PRESENT_FLAGS = (
     "user_created",
     "user_recreated",
     "password_set",
+    "password_replaced",
     "grants_repaired",
 )
 
@@ -628,20 +650,27 @@ def ensure_user(session: Session, target: Target, claim: Claim, params: dict, re
     """Create the user, or fix the password and the connection limit of the existing one."""
     limit, row = params["max_user_connections"], claim.row
     if row is None:
-        session.change(
+        set_password(
+            session,
+            target,
+            params,
+            result,
             f"create user {target.account}",
-            "CREATE USER %s@%s IDENTIFIED BY %s WITH MAX_USER_CONNECTIONS %s",
-            (target.user, target.host, params["password"], limit),
-            secret=True,
+            lambda password: (
+                "CREATE USER %s@%s IDENTIFIED BY %s WITH MAX_USER_CONNECTIONS %s",
+                (target.user, target.host, password, limit),
+            ),
         )
         result["user_recreated" if claim.action == "ours" else "user_created"] = True
         return
     if password_needs_setting(row, params["password"], params["password_changed"], claim.action):
-        session.change(
+        set_password(
+            session,
+            target,
+            params,
+            result,
             f"set the password of user {target.account}",
-            "ALTER USER %s@%s IDENTIFIED BY %s",
-            (target.user, target.host, params["password"]),
-            secret=True,
+            lambda password: ("ALTER USER %s@%s IDENTIFIED BY %s", (target.user, target.host, password)),
         )
         result["password_set"] = True
     if int(row["max_user_connections"] or 0) != limit:
@@ -650,6 +679,39 @@ def ensure_user(session: Session, target: Target, claim: Claim, params: dict, re
             "ALTER USER %s@%s WITH MAX_USER_CONNECTIONS %s",
             (target.user, target.host, limit),
         )
+
+
+def set_password(
+    session: Session,
+    target: Target,
+    params: dict,
+    result: dict,
+    description: str,
+    statement: Callable[[str], tuple[str, tuple]],
+) -> None:
+    """Run the statement that sets the user's password with O(password); when the server's password
+    policy refuses it (password_reuse_check refuses a password the user had before, also after the user
+    was dropped), once more with O(replacement_password), which the caller then stores."""
+    try:
+        session.change(description, *statement(params["password"]), secret=True)
+        return
+    except MySQLDatabaseError as error:
+        if error.reason != "PasswordPolicy":
+            raise
+        replacement = params["replacement_password"]
+        if not replacement or replacement == params["password"]:
+            raise password_policy_refused(session, error) from None
+    try:
+        session.change(
+            f"{description} with a new password (the server's password policy refused the one given)",
+            *statement(replacement),
+            secret=True,
+        )
+    except MySQLDatabaseError as error:
+        if error.reason != "PasswordPolicy":
+            raise
+        raise password_policy_refused(session, error) from None
+    result["password_replaced"] = True
 
 
 def password_needs_setting(row: dict, password: str, password_changed: bool, action: str) -> bool:
@@ -750,7 +812,7 @@ def drop(session: Session, target: Target, kind: str) -> bool:
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    secrets = [module.params["password"] or "", module.params["login_password"] or ""]
+    secrets = [module.params[name] or "" for name in ("password", "replacement_password", "login_password")]
     try:
         result = run(module.params, check_mode=module.check_mode)
     except MySQLDatabaseError as error:

@@ -12,7 +12,8 @@ description:
   - Lists the MySQLDatabases of every namespace whose C(spec.serverRef.name) names O(server_name)
     (V(default) when unset) and are not being deleted.
   - With O(revision), annotates C(piwik.pro/server-revision) on each dependent whose annotation carries
-    another revision, and on each dependent that is not Ready, so that it reconciles at once
+    another revision, and on each dependent that is not Ready for a reason a server-side change can heal
+    (C(ServerNotReady), C(ServerNotAllowed), C(QuotaExceeded), ...), so that it reconciles at once
     (ansible-operator watches annotation changes) instead of waiting for its reconcile period. A
     server change (spec, credentials, CA) thus reaches every database, and a database refused while its
     server was unusable or closed to its namespace is tried again.
@@ -31,7 +32,9 @@ options:
     description: The server's current revision; unset, the module only lists.
     type: str
   retry_not_ready:
-    description: Also annotate dependents that are not Ready (with a fresh value), so that they try again.
+    description:
+      - Also annotate dependents that are not Ready for a server-side reason (with a fresh value), so that
+        they try again. Those refused for their own spec (V(InvalidSpec), V(Conflict), ...) are left alone.
     type: bool
     default: true
 notes:
@@ -81,7 +84,13 @@ from ansible.module_utils.mysqldatabase_k8s import (
     connection_argument_spec,
     resource_path,
 )
-from ansible.module_utils.mysqlserver import API_VERSION, DEFAULT_SERVER, REVISION_ANNOTATION, ready_condition
+from ansible.module_utils.mysqlserver import (
+    API_VERSION,
+    DEFAULT_SERVER,
+    REVISION_ANNOTATION,
+    SERVER_SIDE_REASONS,
+    ready_condition,
+)
 
 ARGUMENT_SPEC = {
     **connection_argument_spec(env_fallback),
@@ -111,7 +120,8 @@ def wanted_annotation(database: dict, revision: str, retry_not_ready: bool, stam
     current = str(((database.get("metadata") or {}).get("annotations") or {}).get(REVISION_ANNOTATION, ""))
     if current.split("/", 1)[0] != revision:
         return revision
-    if retry_not_ready and ready_condition(database).get("status") != "True":
+    condition = ready_condition(database)
+    if retry_not_ready and condition.get("status") != "True" and condition.get("reason") in SERVER_SIDE_REASONS:
         return f"{revision}/{stamp}"
     return None
 

@@ -104,8 +104,8 @@ databases:
   type: int
 reason:
   description:
-    - V(Connected) on success. On failure V(ServerUnreachable), V(AdminAuthFailed), V(TLSRequired),
-      V(TLSFailed), V(AdminPrivilegesMissing) or V(ServerError).
+    - V(Connected) on success. On failure V(ServerUnreachable), V(AdminAuthFailed), V(AdminPasswordExpired),
+      V(TLSRequired), V(TLSFailed), V(AdminPrivilegesMissing) or V(ServerError).
   returned: always
   type: str
 msg:

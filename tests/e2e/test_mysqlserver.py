@@ -54,12 +54,8 @@ def on(server: str, **spec: object) -> dict[str, object]:
     return {"serverRef": {"name": server}, "deletionPolicy": "Delete", **spec}
 
 
-@pytest.fixture
-def server(stack: Stack, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A name for a MySQLServer this test creates; it and its databases are deleted afterwards."""
-    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()[5:45]).strip("-")
-    name = f"s-{slug}-{int(time.time() * 1000) % 10000:04d}"
-    yield name
+def remove_server(stack: Stack, name: str) -> None:
+    """Delete the MySQLDatabases on a server (their finalizers need it), then the server."""
     for item in stack.custom.list_cluster_custom_object(GROUP, VERSION, PLURAL)["items"]:
         if (item["spec"].get("serverRef") or {}).get("name") == name:
             ns, cr = item["metadata"]["namespace"], item["metadata"]["name"]
@@ -70,6 +66,15 @@ def server(stack: Stack, request: pytest.FixtureRequest) -> Iterator[str]:
                     raise
             wait_gone(stack, ns, cr)
     delete_server(stack, name)
+
+
+@pytest.fixture
+def server(stack: Stack, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A name for a MySQLServer this test creates; it and its databases are deleted afterwards."""
+    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()[5:45]).strip("-")
+    name = f"s-{slug}-{int(time.time() * 1000) % 10000:04d}"
+    yield name
+    remove_server(stack, name)
 
 
 @pytest.fixture
@@ -88,6 +93,7 @@ def role_admin(stack: Stack, server: str) -> Iterator[tuple[str, str]]:
         sql_rows(stack, statement)
     put_secret(stack, secret, {"username": user, "password": password})
     yield user, secret
+    remove_server(stack, server)  # while its admin can still clean up
     sql_rows(stack, f"DROP USER IF EXISTS {user}@'%'")
     sql_rows(stack, f"DROP ROLE IF EXISTS {role}")
     stack.core.delete_namespaced_secret(secret, OPERATOR_NAMESPACE)
@@ -258,8 +264,8 @@ def test_a_rotated_admin_password_is_picked_up(
     user, secret = role_admin
     create_server(stack, server, server_spec(stack, credentials=secret))
     wait_server(stack, server, "Connected")
-    create_cr(stack, namespace, "rotated", on(server))
-    wait_ready(stack, namespace, "rotated")
+    create_cr(stack, namespace, "rotated-admin", on(server))
+    wait_ready(stack, namespace, "rotated-admin")
     sql_rows(stack, f"ALTER USER {user}@'%' IDENTIFIED BY 'Rotated-Pw-1'")
     put_secret(stack, secret, {"username": user, "password": "Rotated-Pw-1"})
     revision = get_server(stack, server)["status"]["revision"]
@@ -272,9 +278,11 @@ def test_a_rotated_admin_password_is_picked_up(
         "the server to check again with the rotated password",
     )
     # The database reconciles with the new password: a user dropped by hand comes back at once.
-    sql_rows(stack, "DROP USER rotated@'%'")
-    wait_until(lambda: sql_rows(stack, "SELECT 1 FROM mysql.user WHERE User = 'rotated'"), 120, "the user to return")
-    assert ready_condition(get_cr(stack, namespace, "rotated"))["status"] == "True"
+    sql_rows(stack, "DROP USER `rotated-admin`@'%'")
+    wait_until(
+        lambda: sql_rows(stack, "SELECT 1 FROM mysql.user WHERE User = 'rotated-admin'"), 120, "the user to return"
+    )
+    assert ready_condition(get_cr(stack, namespace, "rotated-admin"))["status"] == "True"
 
 
 def test_deleting_a_server_waits_for_its_databases(stack: Stack, server: str, namespace: str) -> None:

@@ -130,9 +130,15 @@ def test_ready_database_with_this_revision_is_left_alone(api: SecretsApi, run, c
     assert api.writes() == []
 
 
-@pytest.mark.parametrize("status", [NOT_READY, {}], ids=["not-ready", "no-condition"])
-def test_database_not_ready_is_retried_with_a_fresh_value(api: SecretsApi, run, status: dict) -> None:
-    database(api, "team-a", "shop", revision="r2/1700000000", status=status)
+def not_ready(reason: str) -> dict:
+    return {"conditions": [{"type": "Ready", "status": "False", "reason": reason}]}
+
+
+@pytest.mark.parametrize("reason", ["ServerNotReady", "ServerNotAllowed", "QuotaExceeded", "ServerNotFound"])
+def test_database_refused_for_a_server_side_reason_is_retried_with_a_fresh_value(
+    api: SecretsApi, run, reason: str
+) -> None:
+    database(api, "team-a", "shop", revision="r2/1700000000", status=not_ready(reason))
     before = int(time.time())
 
     result = run(revision="r2")
@@ -141,6 +147,17 @@ def test_database_not_ready_is_retried_with_a_fresh_value(api: SecretsApi, run, 
     value = annotation(api, "team-a", "shop")
     revision, stamp = value.split("/")
     assert revision == "r2" and before <= int(stamp) <= int(time.time())
+
+
+@pytest.mark.parametrize(
+    "status", [not_ready("InvalidSpec"), not_ready("Conflict"), {}], ids=["invalid-spec", "conflict", "no-condition"]
+)
+def test_database_refused_for_its_own_spec_is_left_alone(api: SecretsApi, run, status: dict) -> None:
+    # Only an edit of the CR heals these, and an edit reconciles it anyway.
+    database(api, "team-a", "shop", revision="r2", status=status)
+
+    assert run(revision="r2")["touched"] == []
+    assert api.writes() == []
 
 
 def test_retry_not_ready_false_leaves_a_database_with_this_revision_alone(api: SecretsApi, run) -> None:
