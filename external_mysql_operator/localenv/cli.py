@@ -18,7 +18,8 @@ def _up(paths: Paths) -> int:
     state, api_seconds = env.up(paths)
     print(
         f"local environment up: API ready {api_seconds:.1f}s after start; "
-        f"kube-apiserver https://127.0.0.1:{state.apiserver_port}, MariaDB 127.0.0.1:{state.mysql_port}"
+        f"kube-apiserver https://127.0.0.1:{state.apiserver_port}, MariaDB 127.0.0.1:{state.mysql_port}, "
+        f"hardened MariaDB 127.0.0.1:{state.mysql_hardened_port} (TLS only)"
     )
     print(f'use it: eval "$(make -s localenv-env)"   (KUBECONFIG={paths.kubeconfig})')
     return 0
@@ -88,7 +89,7 @@ def _run_operator(paths: Paths, watches_file: str, extra: list[str], samples: bo
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="localenv", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start etcd, kube-apiserver, kube-controller-manager and MariaDB")
+    sub.add_parser("up", help="start etcd, kube-apiserver, kube-controller-manager and both MariaDBs")
     down = sub.add_parser("down", help="stop what `up` started")
     down.add_argument("--purge", action="store_true", help="also delete the state folder")
     sub.add_parser("status", help="what runs")

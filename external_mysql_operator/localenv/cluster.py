@@ -1,5 +1,6 @@
-"""Objects the local environment creates in its cluster: the operator namespace, the CRDs, and the
-MySQLServer `default` with its credentials and CA Secrets for the local MariaDB."""
+"""Objects the local environment creates in its cluster: the operator namespace, the CRDs, the
+MySQLServer `default` for the local MariaDB and `hardened` for the hardened one, with their credentials
+Secrets and the CA Secret."""
 
 from __future__ import annotations
 
@@ -7,7 +8,16 @@ import subprocess
 
 import yaml
 
-from .config import CA_SECRET_NAME, DEFAULT_SERVER, OPERATOR_NAMESPACE, SERVER_SECRET_NAME, Paths, State
+from .config import (
+    CA_SECRET_NAME,
+    DEFAULT_SERVER,
+    HARDENED_SECRET_NAME,
+    HARDENED_SERVER,
+    OPERATOR_NAMESPACE,
+    SERVER_SECRET_NAME,
+    Paths,
+    State,
+)
 
 CRDS = ("mysqldatabases.piwik.pro", "mysqlservers.piwik.pro")
 
@@ -24,27 +34,30 @@ def apply(paths: Paths, documents: list[dict[str, object]], kubeconfig: str | No
 
 
 def bootstrap(paths: Paths, state: State) -> None:
-    """The operator's namespace, the admin credentials of the local MariaDB and the CA of its certificate."""
+    """The operator's namespace, the admin credentials of both local MariaDBs and the CA of their certificate."""
     apply(
         paths,
         [
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OPERATOR_NAMESPACE}},
-            {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "type": "Opaque",
-                "metadata": {"name": SERVER_SECRET_NAME, "namespace": OPERATOR_NAMESPACE},
-                "stringData": {"username": state.mysql_admin_user, "password": state.mysql_admin_password},
-            },
-            {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "type": "Opaque",
-                "metadata": {"name": CA_SECRET_NAME, "namespace": OPERATOR_NAMESPACE},
-                "stringData": {"ca.crt": (paths.pki / "ca.crt").read_text()},
-            },
+            secret(SERVER_SECRET_NAME, {"username": state.mysql_admin_user, "password": state.mysql_admin_password}),
+            secret(
+                HARDENED_SECRET_NAME,
+                {"username": state.mysql_hardened_admin_user, "password": state.mysql_hardened_admin_password},
+            ),
+            secret(CA_SECRET_NAME, {"ca.crt": (paths.pki / "ca.crt").read_text()}),
         ],
     )
+
+
+def secret(name: str, values: dict[str, str]) -> dict[str, object]:
+    """An Opaque Secret in the operator's namespace, the only one where the operator reads servers' Secrets."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {"name": name, "namespace": OPERATOR_NAMESPACE},
+        "stringData": values,
+    }
 
 
 def default_server(state: State) -> dict[str, object]:
@@ -61,9 +74,25 @@ def default_server(state: State) -> dict[str, object]:
     }
 
 
+def hardened_server(state: State) -> dict[str, object]:
+    """The MySQLServer `hardened` for the hardened MariaDB: TLS only, so VerifyIdentity against the local CA
+    (its certificate names 127.0.0.1, hence that host and not localhost)."""
+    return {
+        "apiVersion": "piwik.pro/v1",
+        "kind": "MySQLServer",
+        "metadata": {"name": HARDENED_SERVER},
+        "spec": {
+            "host": "127.0.0.1",
+            "port": state.mysql_hardened_port,
+            "credentialsSecretRef": {"name": HARDENED_SECRET_NAME},
+            "tls": {"mode": "VerifyIdentity", "caSecretRef": {"name": CA_SECRET_NAME, "key": "ca.crt"}},
+        },
+    }
+
+
 def install_crds(paths: Paths, kubeconfig: str | None = None, state: State | None = None) -> None:
     """Apply config/crd (built with kustomize) and wait until the API serves it; with the embedded
-    environment's `state`, also create the MySQLServer `default` for its MariaDB."""
+    environment's `state`, also create the MySQLServers `default` and `hardened` for its MariaDBs."""
     built = subprocess.run(
         [str(paths.bin / "kustomize"), "build", str(paths.root / "config" / "crd")],
         text=True,
@@ -80,7 +109,7 @@ def install_crds(paths: Paths, kubeconfig: str | None = None, state: State | Non
         kubeconfig=kubeconfig,
     )
     if state is not None:
-        apply(paths, [default_server(state)], kubeconfig=kubeconfig)
+        apply(paths, [default_server(state), hardened_server(state)], kubeconfig=kubeconfig)
 
 
 def reachable(paths: Paths, kubeconfig: str) -> bool:

@@ -13,6 +13,9 @@ DEFAULT_SERVER = "default"
 SERVER_SECRET_NAME = "mysql-server-default"  # noqa: S105 - a Secret name, not a password
 # The CA of the local MariaDB's certificate (and of the API server's), for MySQLServers with TLS.
 CA_SECRET_NAME = "mysql-ca"  # noqa: S105 - a Secret name, not a password
+# The MySQLServer of the hardened MariaDB (hardened.py) and the Secret with its admin's credentials.
+HARDENED_SERVER = "hardened"
+HARDENED_SECRET_NAME = "mysql-server-hardened"  # noqa: S105 - a Secret name, not a password
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,11 @@ class State:
     admin_token: str = ""
     mysql_admin_user: str = "admin"
     mysql_admin_password: str = ""
+    # The hardened MariaDB; state files written before it existed load with these defaults, and
+    # `up` fills in a port and a password.
+    mysql_hardened_port: int = 0
+    mysql_hardened_admin_user: str = "operator_admin"
+    mysql_hardened_admin_password: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

@@ -7,19 +7,19 @@ import secrets
 import shutil
 import time
 
-from . import cluster, kube, mariadb, process
+from . import cluster, hardened, kube, mariadb, process
 from .certs import ensure_pki
 from .config import OPERATOR_NAMESPACE, Paths, State
 
 log = logging.getLogger(__name__)
 
 # Stopped in reverse order of start.
-COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "mariadb")
+COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", mariadb.NAME, hardened.NAME)
 REQUIRED_BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl")
 
 
 def _new_state() -> State:
-    return State(
+    state = State(
         etcd_client_port=process.free_port(),
         etcd_peer_port=process.free_port(),
         apiserver_port=process.free_port(),
@@ -28,6 +28,31 @@ def _new_state() -> State:
         admin_token=secrets.token_urlsafe(32),
         mysql_admin_password=secrets.token_urlsafe(24),
     )
+    complete(state)
+    return state
+
+
+def complete(state: State) -> bool:
+    """Choose what a state file written before a component existed lacks; True when it chose anything."""
+    chose = False
+    if not state.mysql_hardened_port:
+        state.mysql_hardened_port = process.free_port()
+        chose = True
+    if not state.mysql_hardened_admin_password:
+        state.mysql_hardened_admin_password = hardened.new_admin_password()
+        chose = True
+    return chose
+
+
+def load_or_create(paths: Paths) -> State:
+    """The recorded state, completed and saved when it lacks anything; a new one on first start."""
+    state = State.load(paths)
+    if state is None:
+        state = _new_state()
+        state.save(paths)
+    elif complete(state):
+        state.save(paths)
+    return state
 
 
 def up(paths: Paths) -> tuple[State, float]:
@@ -35,10 +60,7 @@ def up(paths: Paths) -> tuple[State, float]:
     missing = [b for b in REQUIRED_BINARIES if not (paths.bin / b).exists()]
     if missing:
         raise process.ProcessError(f"missing {', '.join(missing)} in {paths.bin}: run `make tools` first")
-    state = State.load(paths)
-    if state is None:
-        state = _new_state()
-        state.save(paths)
+    state = load_or_create(paths)
     _check_ports(paths, state)
     started = time.monotonic()
     ensure_pki(paths.pki)
@@ -48,6 +70,7 @@ def up(paths: Paths) -> tuple[State, float]:
     kube.write_kubeconfig(paths, state)
     kube.start_controller_manager(paths, state)
     mariadb.start(paths, state)
+    hardened.start(paths, state)
     cluster.bootstrap(paths, state)
     return state, api_seconds
 
@@ -58,7 +81,8 @@ def _check_ports(paths: Paths, state: State) -> None:
         "etcd": (state.etcd_client_port, state.etcd_peer_port),
         "kube-apiserver": (state.apiserver_port,),
         "kube-controller-manager": (state.controller_manager_port,),
-        "mariadb": (state.mysql_port,),
+        mariadb.NAME: (state.mysql_port,),
+        hardened.NAME: (state.mysql_hardened_port,),
     }
     for name, ports in owners.items():
         if process.pid_of(paths, name):
@@ -90,5 +114,10 @@ def exports(paths: Paths, state: State) -> dict[str, str]:
         "MYSQL_PORT": str(state.mysql_port),
         "MYSQL_ADMIN_USER": state.mysql_admin_user,
         "MYSQL_ADMIN_PASSWORD": state.mysql_admin_password,
+        # The hardened MariaDB (hardened.py; MySQLServer `hardened`): TLS only, with the CA in
+        # <state>/pki/ca.crt and a certificate for 127.0.0.1.
+        "MYSQL_HARDENED_PORT": str(state.mysql_hardened_port),
+        "MYSQL_HARDENED_ADMIN_USER": state.mysql_hardened_admin_user,
+        "MYSQL_HARDENED_ADMIN_PASSWORD": state.mysql_hardened_admin_password,
         "OPERATOR_NAMESPACE": OPERATOR_NAMESPACE,
     }

@@ -98,16 +98,41 @@ def _secret(client: K8sClient, namespace: str, name: str, what: str, server: str
         raise
 
 
-def connection(client: K8sClient, obj: Mapping, operator_namespace: str) -> dict[str, Any]:
+# ansible-operator's proxy watches a Secret carrying these annotations for the object they name and
+# reconciles that object when the Secret changes; unlike an ownerReference they never let the garbage
+# collector delete the Secret with its server.
+PRIMARY_RESOURCE = "operator-sdk/primary-resource"
+PRIMARY_RESOURCE_TYPE = "operator-sdk/primary-resource-type"
+SERVER_TYPE = "MySQLServer.piwik.pro"
+
+
+def watch_for(client: K8sClient, secret: Mapping, server: str) -> bool:
+    """Mark a Secret so that a change to it reconciles `server` at once; True when it had to be marked.
+
+    A Secret already marked for another server keeps that mark: a shared Secret reaches the other
+    servers at their next check.
+    """
+    metadata = secret.get("metadata") or {}
+    annotations = metadata.get("annotations") or {}
+    if annotations.get(PRIMARY_RESOURCE_TYPE) == SERVER_TYPE and annotations.get(PRIMARY_RESOURCE):
+        return False
+    patch = {"metadata": {"annotations": {PRIMARY_RESOURCE: f"/{server}", PRIMARY_RESOURCE_TYPE: SERVER_TYPE}}}
+    client.merge_patch(resource_path("v1", "secrets", metadata.get("namespace"), metadata.get("name")), patch)
+    return True
+
+
+def connection(client: K8sClient, obj: Mapping, operator_namespace: str, watch: bool = False) -> dict[str, Any]:
     """The decoded connection of a MySQLServer: its spec, the admin credentials and the CA.
 
     `revision` digests the spec and the Secrets' resourceVersions: it changes whenever anything a
-    MySQLDatabase uses from its server changes.
+    MySQLDatabase uses from its server changes. With `watch`, the Secrets are marked (`watch_for`) so
+    that a change to them reconciles the server at once.
     """
     name = str((obj.get("metadata") or {}).get("name", ""))
     spec = obj.get("spec") or {}
     credentials_name = str((spec.get("credentialsSecretRef") or {}).get("name", ""))
     credentials = _secret(client, operator_namespace, credentials_name, "credentials", name)
+    secrets = [credentials]
     data = credentials.get("data") or {}
     username, password = decode_key(data, "username"), decode_key(data, "password")
     if not username or not password:
@@ -123,6 +148,7 @@ def connection(client: K8sClient, obj: Mapping, operator_namespace: str) -> dict
     ca_cert = ""
     if ca_ref.get("name"):
         ca_secret = _secret(client, operator_namespace, str(ca_ref["name"]), "CA", name)
+        secrets.append(ca_secret)
         key = str(ca_ref.get("key") or "ca.crt")
         ca_cert = decode_key(ca_secret.get("data") or {}, key) or ""
         if not ca_cert:
@@ -130,6 +156,9 @@ def connection(client: K8sClient, obj: Mapping, operator_namespace: str) -> dict
                 "CredentialsNotFound", f"MySQLServer {name}: Secret {operator_namespace}/{ca_ref['name']} lacks {key}."
             )
         versions.append((ca_secret.get("metadata") or {}).get("resourceVersion", ""))
+    if watch:
+        for secret in secrets:
+            watch_for(client, secret, name)
     port = int(spec.get("port") or DEFAULT_PORT)
     tenancy = spec.get("tenancy") or {}
     return {

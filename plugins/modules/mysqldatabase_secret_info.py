@@ -43,6 +43,13 @@ options:
         cleanup is attempted whatever the server's last check said.
     type: bool
     default: true
+  watch_server_secrets:
+    description:
+      - Annotate the server's credentials and CA Secrets (C(operator-sdk/primary-resource)) so that
+        ansible-operator reconciles the MySQLServer as soon as one of them changes. Set by the
+        mysqlserver role, whose watch has C(watchDependentResources).
+    type: bool
+    default: false
   namespace:
     description: Namespace of the application Secret. Required with O(name).
     type: str
@@ -132,6 +139,7 @@ ARGUMENT_SPEC = {
     "server_namespace": {"type": "str", "required": True},
     "server_name": {"type": "str", "required": True},
     "require_ready": {"type": "bool", "default": True},
+    "watch_server_secrets": {"type": "bool", "default": False},
     "namespace": {"type": "str"},
     "name": {"type": "str"},
     "owner_uid": {"type": "str"},
@@ -157,7 +165,7 @@ def the_server(client: K8sClient, params: dict) -> dict:
         require_ready(obj)
         if params["namespace"]:
             require_allowed(client, obj, params["namespace"])
-    return connection(client, obj, params["server_namespace"])
+    return connection(client, obj, params["server_namespace"], watch=params["watch_server_secrets"])
 
 
 def the_app_secret(secret: dict, params: dict) -> dict:

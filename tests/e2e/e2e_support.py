@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,7 +13,8 @@ import pymysql
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from external_mysql_operator.localenv import cluster
+from external_mysql_operator.localenv import cluster, hardened
+from external_mysql_operator.localenv import mariadb as localenv_mariadb
 from external_mysql_operator.localenv.config import OPERATOR_NAMESPACE, Paths, State
 
 GROUP, VERSION, PLURAL = "piwik.pro", "v1", "mysqldatabases"
@@ -235,3 +237,34 @@ def put_secret(stack: Stack, name: str, values: dict[str, str], namespace: str =
 
 def admin_credentials(stack: Stack, **overrides: str) -> dict[str, str]:
     return {"username": stack.state.mysql_admin_user, "password": stack.state.mysql_admin_password, **overrides}
+
+
+# --- the hardened MariaDB (external_mysql_operator/localenv/hardened.py) ------------------------
+
+
+def hardened_rows(stack: Stack, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run a statement on the hardened server as root over its Unix socket, as its DBA would (the
+    operator's own admin there has no SUPER)."""
+    conn = localenv_mariadb.root_connect(stack.paths, hardened.NAME)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query, args or None)
+            return list(cur.fetchall())
+    finally:
+        conn.close()
+
+
+def tls_login(values: dict[str, str], password: str | None = None) -> pymysql.connections.Connection:
+    """Log in as an application on a TLS-only server does: the Secret's credentials (or `password`) over
+    TLS, verifying the server against the Secret's ca.crt, and with sslMode VERIFY_IDENTITY its name too."""
+    context = ssl.create_default_context(cadata=values["ca.crt"])
+    context.check_hostname = values.get("sslMode") == "VERIFY_IDENTITY"
+    return pymysql.connect(
+        host=values["host"],
+        port=int(values["port"]),
+        user=values["username"],
+        password=values["password"] if password is None else password,
+        database=values["database"],
+        ssl=context,
+        autocommit=True,
+    )

@@ -127,6 +127,7 @@ def test_env_prints_exports_for_the_environment(stack: Stack) -> None:
         "MYSQL_PORT",
         "MYSQL_ADMIN_USER",
         "MYSQL_ADMIN_PASSWORD",
+        "MYSQL_HARDENED_PORT",
         "OPERATOR_NAMESPACE",
     }
 

@@ -599,12 +599,21 @@ def test_password_choice_generates_one_for_a_new_secret() -> None:
 
 
 def test_password_choice_keeps_the_secrets_password() -> None:
-    assert f.mysqldatabase_password_choice(OWNED, "r1") == {
+    choice = f.mysqldatabase_password_choice(OWNED, "r1")
+    assert {key: value for key, value in choice.items() if key != "replacement"} == {
         "value": "kept-pw",
         "is_new": False,
         "rotation_requested": False,
     }
     assert f.mysqldatabase_password_choice(OWNED, "")["value"] == "kept-pw"
+
+
+def test_password_choice_has_a_new_replacement_for_a_refused_password() -> None:
+    # The SQL module sets it instead when the server's password policy refuses the value (one used before).
+    choice = f.mysqldatabase_password_choice(OWNED, "r1", 24)
+    assert len(choice["replacement"]) == 24 and choice["replacement"] != choice["value"]
+    assert all(any(char in chars for char in choice["replacement"]) for chars in f.PASSWORD_CLASSES)
+    assert isinstance(choice["replacement"], AnsibleUnsafeText)
 
 
 def test_password_choice_rotates_on_a_new_token() -> None:
@@ -674,6 +683,12 @@ def test_events_for_repaired_drift_are_warnings() -> None:
     events = f.mysqldatabase_events(result, EVENT_SPEC, False, False)
     assert [e["reason"] for e in events] == ["DatabaseRecreated", "UserRecreated", "GrantsRepaired", "SecretRecreated"]
     assert {e["type"] for e in events} == {"Warning"}
+
+
+def test_events_for_a_password_the_policy_refused_is_a_warning_naming_the_secret() -> None:
+    events = f.mysqldatabase_events({"user_recreated": True, "password_replaced": True}, EVENT_SPEC, False, True)
+    assert [(e["type"], e["reason"]) for e in events] == [("Warning", "UserRecreated"), ("Warning", "PasswordReplaced")]
+    assert "Secret shop" in events[1]["message"]
 
 
 def test_events_for_a_no_op_reconcile_are_none() -> None:

@@ -5,6 +5,7 @@ The SQL itself is proven against a real MariaDB in tests/unit/plugins/modules/.
 
 from __future__ import annotations
 
+import functools
 import ssl
 
 import pymysql
@@ -576,3 +577,99 @@ def test_mysql_admin_holds_the_privileges_of_its_active_roles_and_theirs():
     assert held == {"SELECT", "INSERT", "CREATE USER"}
     assert ("SHOW GRANTS FOR %s@%s", ("unused", "%")) not in connection.executed
     assert connection.executed.count(("SHOW GRANTS FOR %s@%s", ("r1", "%"))) == 1
+
+
+def test_any_account_holds_the_privileges_of_every_role_granted_to_it_on_mysql():
+    # Unlike the admin's check (active roles only), every granted role counts: the account may SET ROLE.
+    connection = ScriptedConnection(
+        {
+            ("SHOW GRANTS FOR %s@%s", ("dba", "%")): grants(
+                "GRANT USAGE ON *.* TO `dba`@`%`", "GRANT `inactive`@`%` TO `dba`@`%`"
+            ),
+            ("SHOW GRANTS FOR %s@%s", ("inactive", "%")): grants(
+                "GRANT SELECT ON *.* TO `inactive`@`%`", "GRANT `nested`@`%` TO `inactive`@`%`"
+            ),
+            ("SHOW GRANTS FOR %s@%s", ("nested", "%")): grants(
+                "GRANT CREATE USER ON *.* TO `nested`@`%`",
+                "GRANT SYSTEM_USER ON *.* TO `nested`@`%` WITH GRANT OPTION",
+            ),
+        }
+    )
+
+    held = sql.account_global_privileges(Session(connection), "mysql", "dba", "%")
+
+    assert held == {"SELECT", "CREATE USER", "SYSTEM_USER", "GRANT OPTION"}
+    assert sql.administrative_privileges(Session(connection), "mysql", "dba", "%") == ["GRANT OPTION", "CREATE USER"]
+
+
+def test_all_privileges_is_administrative():
+    connection = ScriptedConnection(
+        {("SHOW GRANTS FOR %s@%s", ("old", "%")): grants("GRANT ALL PRIVILEGES ON *.* TO `old`@`%`")}
+    )
+
+    assert sql.administrative_privileges(Session(connection), "mysql", "old", "%") == ["CREATE USER", "SUPER"]
+
+
+@pytest.mark.parametrize("code", [1820, 1862])
+def test_expired_admin_password_at_login_is_admin_password_expired(code):
+    expired = pymysql.err.OperationalError(code, "You must SET PASSWORD before executing this statement")
+
+    error = sql._connect_error(expired, "db.example", 3306, "admin")
+
+    assert error.reason == "AdminPasswordExpired" and "db.example:3306" in error.msg and "ALTER USER" in error.msg
+
+
+def test_expired_admin_password_after_login_is_admin_password_expired():
+    expired = pymysql.err.OperationalError(1820, "You must SET PASSWORD before executing this statement")
+
+    assert sql.translate_error(expired, "reading the version").reason == "AdminPasswordExpired"
+
+
+def test_refused_password_is_password_policy_with_the_servers_text():
+    refused = pymysql.err.OperationalError(1819, "Your password does not satisfy the current policy requirements")
+
+    error = sql.translate_error(refused, "creating user 'u'@'%'", secret=True)
+
+    assert error.reason == "PasswordPolicy" and "policy requirements" in error.msg
+
+
+ALTER, ARGS = "ALTER USER %s@%s IDENTIFIED BY %s", ("u", "%", "pw")
+
+
+def test_alter_user_failure_caused_by_the_password_policy_is_password_policy():
+    # MariaDB answers ALTER USER with 1396 and leaves the policy's refusal in the diagnostics area.
+    warnings = [
+        {"Level": "Warning", "Code": 1819, "Message": "password_reuse_check: The password was already used"},
+        {"Level": "Error", "Code": 1819, "Message": "Your password does not satisfy the current policy requirements"},
+        {"Level": "Error", "Code": 1396, "Message": "Operation ALTER USER failed for 'u'@'%'"},
+    ]
+    connection = ScriptedConnection({("SHOW WARNINGS", ()): warnings})
+    connection.failures = [pymysql.err.OperationalError(1396, "Operation ALTER USER failed for 'u'@'%'")]
+
+    error = raises("PasswordPolicy", functools.partial(Session(connection).rows, purpose="setting"), ALTER, ARGS)
+
+    assert "already used" in error.msg and "(1819)" in error.msg
+
+
+def test_alter_user_failure_for_another_cause_keeps_its_code():
+    connection = ScriptedConnection({("SHOW WARNINGS", ()): []})
+    connection.failures = [pymysql.err.OperationalError(1396, "Operation ALTER USER failed for 'u'@'%'")]
+
+    error = raises("ServerError", functools.partial(Session(connection).rows, purpose="setting"), ALTER, ARGS)
+
+    assert "1396" in error.msg
+
+
+def test_password_policy_settings_are_named_in_the_refusal():
+    settings = [
+        {"Variable_name": "simple_password_check_minimal_length", "Value": "8"},
+        {"Variable_name": "password_reuse_check_interval", "Value": "0"},
+    ]
+    where = " OR ".join("Variable_name LIKE %s" for _ in sql.PASSWORD_POLICY_VARIABLES)
+    connection = ScriptedConnection({(f"SHOW GLOBAL VARIABLES WHERE {where}", sql.PASSWORD_POLICY_VARIABLES): settings})
+    refused = MySQLDatabaseError("PasswordPolicy", "The server's password policy refused a password")
+
+    error = sql.password_policy_refused(Session(connection), refused)
+
+    assert error.reason == "PasswordPolicy"
+    assert "simple_password_check_minimal_length=8, password_reuse_check_interval=0" in error.msg

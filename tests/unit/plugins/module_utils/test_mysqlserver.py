@@ -16,6 +16,7 @@ from ansible.module_utils.mysqlserver import (
     require_allowed,
     require_ready,
     selector_matches,
+    watch_for,
 )
 
 from tests.unit.plugins.modules.secrets_api import SecretsApi, serving
@@ -384,3 +385,42 @@ def test_revision_changes_with_a_secrets_resource_version(api: SecretsApi, clien
     with_secrets[index]["metadata"]["resourceVersion"] = "99"
 
     assert revision_of(client) != before
+
+
+# --- watch_for -----------------------------------------------------------------------------------
+
+WATCH_ANNOTATIONS = {
+    "operator-sdk/primary-resource": "/default",
+    "operator-sdk/primary-resource-type": "MySQLServer.piwik.pro",
+}
+
+
+def _annotations(api: SecretsApi, name: str) -> dict:
+    return api.secrets[(OPERATOR_NS, name)]["metadata"].get("annotations") or {}
+
+
+def test_watched_connection_marks_credentials_and_ca_for_the_server(api: SecretsApi, client) -> None:
+    add_credentials(api)
+    add_ca(api)
+    spec = {**SPEC, "tls": {"mode": "VerifyCA", "caSecretRef": {"name": "ca"}}}
+
+    connection(client, server(spec), OPERATOR_NS, watch=True)
+
+    assert _annotations(api, "admin") == WATCH_ANNOTATIONS
+    assert _annotations(api, "ca") == WATCH_ANNOTATIONS
+
+
+def test_unwatched_connection_writes_nothing(api: SecretsApi, client) -> None:
+    add_credentials(api)
+
+    connection(client, server(), OPERATOR_NS)
+
+    assert api.writes() == []
+
+
+def test_a_marked_secret_is_not_patched_again_nor_taken_from_another_server(api: SecretsApi, client) -> None:
+    secret = add_credentials(api)
+    secret["metadata"]["annotations"] = {**WATCH_ANNOTATIONS, "operator-sdk/primary-resource": "/other"}
+
+    assert watch_for(client, secret, "default") is False
+    assert api.writes() == []

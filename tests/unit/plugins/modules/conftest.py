@@ -300,3 +300,18 @@ def no_tls_server() -> Iterator[int]:
         stop.set()
         thread.join(timeout=5)
         listener.close()
+
+
+@pytest.fixture
+def password_policies(mariadb: MariaDB) -> Iterator[None]:
+    """MariaDB's password validation plugins simple_password_check and password_reuse_check loaded at
+    their defaults during the test, as on the hardened profile: every password needs a digit, letters of
+    both cases and another character, and none may be set again for the same account (the reuse history
+    outlives DROP USER). Unloaded afterwards, so that no other test sees them."""
+    mariadb.query("INSTALL SONAME 'simple_password_check'")
+    mariadb.query("INSTALL SONAME 'password_reuse_check'")
+    try:
+        yield
+    finally:
+        mariadb.query("UNINSTALL SONAME 'password_reuse_check'")
+        mariadb.query("UNINSTALL SONAME 'simple_password_check'")

@@ -109,6 +109,8 @@ class SecretsApi(ThreadingHTTPServer):
             return 404, NOT_FOUND
         if method == "PUT":
             self.secrets[key] = {**body, "metadata": {**body["metadata"], "resourceVersion": "2"}}
+        if method == "PATCH":
+            self.secrets[key] = apply_merge_patch(self.secrets[key], body)
         return 200, self.secrets[key]
 
 

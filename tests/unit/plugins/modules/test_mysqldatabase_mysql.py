@@ -973,3 +973,121 @@ def test_documentation_matches_argument_spec():
         assert documented.get("default") == spec.get("default"), name
         assert documented.get("required", False) == spec.get("required", False), name
         assert documented.get("choices") == spec.get("choices"), name
+
+
+# --- servers with password policies, role-based admins and expiring passwords --------------------
+
+
+def replacement() -> str:
+    return "Rp-" + uuid.uuid4().hex + "X"
+
+
+@pytest.mark.usefixtures("password_policies")
+def test_user_dropped_by_hand_comes_back_with_the_replacement_when_reuse_is_refused(mariadb, params):
+    module.run(params)
+    mariadb.query("DROP USER %s@'%%'", (params["username"],))
+    spare = replacement()
+
+    result = module.run({**params, "replacement_password": spare})
+
+    assert result["user_recreated"] and result["password_replaced"]
+    assert can_use(mariadb, {**params, "password": spare}) and not can_use(mariadb, params)
+    assert module.run({**params, "password": spare, "replacement_password": replacement()})["changed"] is False
+
+
+@pytest.mark.usefixtures("password_policies")
+def test_password_changed_by_hand_is_reset_with_the_replacement_when_reuse_is_refused(mariadb, params):
+    module.run(params)
+    mariadb.query("ALTER USER %s@'%%' IDENTIFIED BY 'By-hand-Pa55'", (params["username"],))
+    spare = replacement()
+
+    result = module.run({**params, "replacement_password": spare})
+
+    assert result["password_set"] and result["password_replaced"]
+    assert can_use(mariadb, {**params, "password": spare})
+
+
+@pytest.mark.usefixtures("password_policies")
+def test_password_the_policy_accepts_needs_no_replacement(mariadb, params):
+    result = module.run({**params, "replacement_password": replacement()})
+
+    assert result["user_created"] and not result["password_replaced"] and can_use(mariadb, params)
+
+
+@pytest.mark.usefixtures("password_policies")
+def test_reuse_refused_without_replacement_is_password_policy_naming_the_settings(mariadb, params):
+    module.run(params)
+    mariadb.query("DROP USER %s@'%%'", (params["username"],))
+
+    error = fail(params)
+
+    assert error.reason == "PasswordPolicy" and "password_reuse_check" in error.msg
+    assert "simple_password_check_minimal_length=8" in error.msg and params["password"] not in error.msg
+    assert accounts(mariadb, params["username"]) == []
+
+
+@pytest.mark.usefixtures("password_policies")
+def test_weak_password_and_weak_replacement_are_password_policy_and_leave_nothing(mariadb, params):
+    weak = {**params, "password": "weakpassword", "replacement_password": "alsoweak"}
+
+    error = fail(weak)
+
+    assert error.reason == "PasswordPolicy" and "simple_password_check" in error.msg
+    assert "weakpassword" not in error.msg and "alsoweak" not in error.msg
+    assert accounts(mariadb, params["username"]) == [] and owner_rows(mariadb, "user", params["username"]) == []
+
+
+@pytest.mark.usefixtures("password_policies")
+def test_refused_password_never_reaches_the_module_output(monkeypatch, capsys, mariadb, params):
+    module.run(params)
+    mariadb.query("DROP USER %s@'%%'", (params["username"],))
+
+    result = call_main(monkeypatch, capsys, params)
+
+    assert result["failed"] and result["reason"] == "PasswordPolicy"
+    assert params["password"] not in json.dumps(result)
+
+
+@pytest.mark.parametrize(
+    "arrangement",
+    [
+        [
+            "GRANT CREATE USER ON *.* TO {role}",
+            "GRANT {role} TO {user}@'%%'",
+            "SET DEFAULT ROLE {role} FOR {user}@'%%'",
+        ],
+        ["GRANT SELECT ON *.* TO {role} WITH GRANT OPTION", "GRANT {role} TO {user}@'%%'"],
+        [
+            "CREATE ROLE {role}_inner",
+            "GRANT SUPER ON *.* TO {role}_inner",
+            "GRANT {role}_inner TO {role}",
+            "GRANT {role} TO {user}@'%%'",
+        ],
+    ],
+    ids=["default-role-create-user", "inactive-role-grant-option", "nested-role-super"],
+)
+def test_adopt_existing_never_takes_over_an_account_whose_power_comes_from_a_role(mariadb, params, arrangement):
+    user, role = params["username"], "r_" + params["username"]
+    mariadb.query("CREATE USER %s@'%%' IDENTIFIED BY 'Theirs-Pa55'", (user,))
+    mariadb.query(f"CREATE ROLE {role}")
+    for statement in arrangement:
+        mariadb.query(statement.format(role=role, user=user))
+
+    error = fail({**params, "adopt_existing": True})
+
+    assert error.reason == "ReservedName" and "through a role" in error.msg
+    assert mariadb.connect(user, "Theirs-Pa55").open
+    assert any(role in line for line in grants(mariadb, user))
+    assert owner_rows(mariadb, "user", user) == [] and params["database"] not in databases(mariadb)
+
+
+def test_admin_whose_password_expired_is_admin_password_expired(mariadb, params):
+    admin = "exp_" + uuid.uuid4().hex[:8]
+    mariadb.query("CREATE USER %s@'%%' IDENTIFIED BY 'Expired-Pa55'", (admin,))
+    mariadb.query("GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", (admin,))
+    mariadb.query("ALTER USER %s@'%%' PASSWORD EXPIRE", (admin,))
+
+    error = fail({**params, "login_user": admin, "login_password": "Expired-Pa55"})
+
+    assert error.reason == "AdminPasswordExpired" and admin in error.msg and "Expired-Pa55" not in error.msg
+    assert params["database"] not in databases(mariadb)

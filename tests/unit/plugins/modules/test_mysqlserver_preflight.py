@@ -97,6 +97,15 @@ def test_wrong_admin_password_is_admin_auth_failed(login):
     assert error.reason == "AdminAuthFailed" and "not-the-admin-password" not in error.msg
 
 
+def test_expired_admin_password_is_admin_password_expired(mariadb, login, role_admin):
+    mariadb.query("ALTER USER %s@'%%' PASSWORD EXPIRE", (role_admin["login_user"],))
+
+    error = fail({**login, **role_admin})
+
+    assert error.reason == "AdminPasswordExpired" and role_admin["login_user"] in error.msg
+    assert role_admin["login_password"] not in error.msg
+
+
 # --- TLS (the server's certificate names 127.0.0.1, not localhost: see conftest.py) ------------------
 
 
