@@ -372,3 +372,22 @@ def test_passwords_never_reach_status_events_or_operator_log(
     text += running_operator.log.read_text(errors="replace")
     assert password not in text
     assert admin_password not in text
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"databaseName": "elsewhere"},
+        {"username": "someone_else"},
+        {"userHost": "10.0.0.%"},
+        {"serverRef": {"name": "hardened"}},
+    ],
+    ids=["databaseName", "username", "userHost", "serverRef"],
+)
+def test_identity_fields_cannot_change_on_a_live_cr(stack: Stack, namespace: str, change: dict[str, object]) -> None:
+    # Set later or changed, either would orphan what the CR owns: its finalizer drops only current names.
+    create_cr(stack, namespace, "fixed")
+    with pytest.raises(ApiException) as refused:
+        patch_cr(stack, namespace, "fixed", {"spec": change})
+    assert refused.value.status == 422 and "is immutable" in refused.value.body
+    patch_cr(stack, namespace, "fixed", {"spec": {"adoptExisting": True}})  # other fields stay editable
