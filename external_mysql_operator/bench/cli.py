@@ -27,7 +27,7 @@ from external_mysql_operator.localenv import cluster, env, process
 from external_mysql_operator.localenv.config import REPO_ROOT, Paths
 from external_mysql_operator.localenv.operator import OperatorProcess, PortsTaken, check_fixed_ports
 
-from . import report, scenarios
+from . import kube, report, scenarios
 from .monitor import TreeMonitor
 from .stats import go_duration_seconds
 
@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     add("--burst-n", type=int, default=int(os.environ.get("BENCH_N", "100")), help="CRs created at once (BENCH_N)")
     add("--single-n", type=int, default=20, help="CRs created one after another")
     add("--noop-rounds", type=int, default=2, help="annotation changes per single-create CR (no-op reconciles)")
+    add(
+        "--change-n",
+        type=int,
+        default=int(os.environ.get("BENCH_CHANGE_N", "50")),
+        help="CRs a change of the MySQLServer must reach (BENCH_CHANGE_N)",
+    )
     add("--idle-window", type=float, default=float(os.environ.get("BENCH_IDLE_WINDOW_S", "60")), help="seconds")
     add("--out", default=os.environ.get("BENCH_OUT", ""), help="JSON file (BENCH_OUT); stdout when empty")
     add("--plot", default=os.environ.get("BENCH_PLOT", ""), help="PNG file; default next to --out or bench-out/")
@@ -94,6 +100,12 @@ def _plot_path(out: str, plot: str) -> Path:
 
 
 def _run_scenarios(ctx: scenarios.Context, args: argparse.Namespace, loads: dict[str, float]) -> dict[str, Any]:
+    # First, on an otherwise empty server, so that the change reaches exactly these CRs; it cleans up after itself.
+    log.info("server change: a new publishHost on MySQLServer default reaching %d CRs", args.change_n)
+    loads["change"] = _load()
+    change = scenarios.server_change(
+        ctx, "bench-change", args.change_n, args.ready_timeout * max(1.0, args.change_n / 100)
+    )
     log.info("single create: %d CRs one after another", args.single_n)
     loads["single"] = _load()
     single = scenarios.single_create(ctx, "bench-single", args.single_n)
@@ -106,7 +118,7 @@ def _run_scenarios(ctx: scenarios.Context, args: argparse.Namespace, loads: dict
     log.info("idle window: %.0fs with %d CRs present", args.idle_window, args.burst_n + args.single_n)
     loads["idle"] = _load()
     idle = scenarios.idle_window(ctx, args.idle_window)
-    return {"single": single, "noop": noop, "burst": burst, "idle": idle}
+    return {"single": single, "noop": noop, "burst": burst, "idle": idle, "change": change}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -127,6 +139,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             pid = operator.pid
             if pid is None:
                 raise process.ProcessError(f"ansible-operator exited; see {operator.log}")
+            # Every CR waits for its server's first check; the figures must not include it.
+            kube.wait_server_ready(api, scenarios.SERVER, args.ready_timeout)
             with TreeMonitor(pid, f"http://127.0.0.1:{metrics_port}/metrics") as monitor:
                 ctx = scenarios.Context(api=api, monitor=monitor, ready_timeout=args.ready_timeout)
                 results = _run_scenarios(ctx, args, loads)

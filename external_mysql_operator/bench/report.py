@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .scenarios import CostSample, SeriesResult
+from .scenarios import CostSample, PropagationResult, SeriesResult
 from .stats import percentile
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class Measurements:
     reconcile_period_s: float
     peak_rss_bytes: int
     context: Mapping[str, Any]
+    change: PropagationResult | None = None
 
 
 def _per(cpu_s: float, count: int) -> float:
@@ -56,6 +57,22 @@ def steady_cores(baseline_cores: float, noop_cpu_s: float, crs: int, period_s: f
     """Average cores with `crs` CRs each reconciled (a no-op) once per period, on top of the idle baseline."""
     periodic = crs * noop_cpu_s / period_s if period_s > 0 else math.inf
     return baseline_cores + periodic
+
+
+def propagation(change: PropagationResult) -> dict[str, Any]:
+    """How long a change of the MySQLServer took to reach its MySQLDatabases' Secrets, from the patch."""
+    return {
+        "n": len(change.names),
+        "server_checked_s": _r(change.server_checked_s),
+        "secret_p50_s": _r(percentile(change.seconds, 50)),
+        "secret_p95_s": _r(percentile(change.seconds, 95)),
+        "secret_max_s": _r(max(change.seconds)),
+        # Until every reconcile the change caused had finished (the last Secret may come before).
+        "total_s": _r(change.cost.wall_s),
+        "cpu_s": _r(change.cost.cpu_s),
+        "reconciles": change.cost.reconciles,
+        "cpu_s_per_database": _r(_per(change.cost.cpu_s, len(change.names))),
+    }
 
 
 def document(m: Measurements) -> dict[str, Any]:
@@ -91,6 +108,8 @@ def document(m: Measurements) -> dict[str, Any]:
         "steady_baseline_cores": _r(baseline, 4),
         "steady_cpu_cores_1000_crs": _r(steady_cores(baseline, noop, STEADY_TARGET_CRS, m.reconcile_period_s), 4),
     }
+    if m.change is not None:
+        doc["server_change_propagation"] = propagation(m.change)
     doc.update(m.context)
     return doc
 
@@ -100,9 +119,17 @@ def missing_keys(doc: Mapping[str, Any]) -> list[str]:
 
 
 def summary(doc: Mapping[str, Any]) -> str:
+    change = doc.get("server_change_propagation")
+    change_text = (
+        f"server change -> {change['n']} Secrets p50 {change['secret_p50_s']}s max {change['secret_max_s']}s "
+        f"(total {change['total_s']}s); "
+        if change
+        else ""
+    )
     return (
         f"create->Ready p50 {doc['single_p50_s']}s p95 {doc['single_p95_s']}s; "
         f"burst {doc['burst_n']} all Ready {doc['burst_all_ready_s']}s (p50 {doc['burst_p50_s']}s); "
+        f"{change_text}"
         f"CPU/create {doc['cpu_s_per_create_reconcile']}s, CPU/no-op {doc['cpu_s_per_noop_reconcile']}s; "
         f"steady {doc['steady_cpu_cores']} cores ({doc['steady_cpu_cores_1000_crs']} at 1000 CRs); "
         f"peak RSS {doc['peak_rss_mb']} MB; load {doc.get('load_avg_start', '?')}->{doc.get('load_avg_end', '?')}"

@@ -13,6 +13,10 @@ from .monitor import TreeMonitor
 
 log = logging.getLogger(__name__)
 
+SERVER = "default"  # the MySQLServer the local environment makes for its MariaDB
+# settle of TreeMonitor.wait_idle: the idle point it returns lies this long after the last activity.
+IDLE_SETTLE_S = 3.0
+
 
 @dataclass
 class Context:
@@ -39,6 +43,16 @@ class SeriesResult:
     total_s: float
     cost: CostSample
     extra: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class PropagationResult:
+    """A change of the MySQLServer reaching the Secrets of its MySQLDatabases, timed from the patch."""
+
+    names: list[str]
+    seconds: list[float]  # per Secret, in `names` order: until it carried the new value
+    server_checked_s: float  # until the MySQLServer was Ready for its new generation
+    cost: CostSample  # from the patch until the operator was idle again
 
 
 def _measure_until_idle(ctx: Context, started_cpu: float, started_count: int, started_at: float) -> CostSample:
@@ -103,3 +117,37 @@ def idle_window(ctx: Context, window_s: float) -> CostSample:
     time.sleep(window_s)
     end = ctx.monitor.read()
     return CostSample(cpu_s=end.cpu_s - base.cpu_s, reconciles=ctx.monitor.reconciles() - base_count, wall_s=window_s)
+
+
+def server_change(ctx: Context, namespace: str, count: int, timeout: float) -> PropagationResult:
+    """`count` MySQLDatabases on the server `default`, Ready; then a new spec.publishHost on the server,
+    and when each application Secret carries it. Afterwards the databases are deleted and the server's
+    spec restored, so that the scenarios after this one find the environment as before."""
+    kube.create_namespace(ctx.api, namespace)
+    names = [f"change-{i:03d}" for i in range(count)]
+    with kube.ReadyWatcher(ctx.api, namespace) as watcher:
+        kube.create_many(ctx.api, namespace, names)
+        watcher.wait(names, timeout)
+    base = ctx.monitor.wait_idle()
+    base_count = ctx.monitor.reconciles()
+    host = f"moved-{time.time_ns()}.bench.example"
+    with kube.SecretValueWatcher(ctx.api, namespace, "host", host) as secrets:
+        patched = kube.patch_server(ctx.api, SERVER, {"publishHost": host})
+        checked = kube.wait_server_ready(ctx.api, SERVER, timeout)
+        arrived = secrets.wait(names, timeout)
+    idle = ctx.monitor.wait_idle()
+    cost = CostSample(
+        cpu_s=idle.cpu_s - base.cpu_s,
+        reconciles=ctx.monitor.reconciles() - base_count,
+        wall_s=max(idle.at - IDLE_SETTLE_S, max(arrived.values())) - patched,
+    )
+    log.info("restoring: deleting the %d MySQLDatabases, removing spec.publishHost", count)
+    kube.delete_all(ctx.api, namespace, timeout)
+    kube.patch_server(ctx.api, SERVER, {"publishHost": None})
+    kube.wait_server_ready(ctx.api, SERVER, timeout)
+    return PropagationResult(
+        names=names,
+        seconds=[arrived[name] - patched for name in names],
+        server_checked_s=checked - patched,
+        cost=cost,
+    )

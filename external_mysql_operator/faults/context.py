@@ -104,6 +104,8 @@ class Context:
         self.capture_status(result.name)
 
     def capture_status(self, where: str) -> None:
-        """Keep every CR as the API returns it (status included) for the leak scan at the end."""
+        """Keep every CR and MySQLServer as the API returns it (status included) for the leak scan at the end."""
         items = crs.poll(self.stack.crs.list_all, timeout=60) or []
         self.status_texts[f"CRs after {where}"] = json.dumps(items)
+        servers = crs.poll(self.stack.crs.list_servers, timeout=60) or []
+        self.status_texts[f"MySQLServers after {where}"] = json.dumps(servers)

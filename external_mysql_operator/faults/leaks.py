@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Generated passwords are [A-Za-z0-9]; the admin password is URL-safe base64 ([A-Za-z0-9_-]).
+# Generated passwords and the admin password (URL-safe base64) are both [A-Za-z0-9_-].
 PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_\-]{8,}")
 # base64 of anything that holds a secret of 30+ characters has 40+ characters.
 BASE64_TOKEN = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
@@ -128,7 +128,7 @@ class LeakScanner:
                 label = values.get(token[start : start + length])
                 if label:
                     yield label
-        for run in re.findall(rf"[A-Za-z0-9]{{{NATIVE_HASHED_LENGTH},}}", token):
+        for run in re.findall(rf"[A-Za-z0-9_\-]{{{NATIVE_HASHED_LENGTH},}}", token):
             for start in range(len(run) - NATIVE_HASHED_LENGTH + 1):
                 label = self.book.hashes.get(native_password_hash(run[start : start + NATIVE_HASHED_LENGTH]))
                 if label:

@@ -14,6 +14,8 @@ from .stack import RUNNER_ROOT
 
 # runner/<group>/<version>/<kind>/<namespace>/<name>/artifacts/<job>/job_events/<counter>-<uuid>.json
 RUNNER_KIND = RUNNER_ROOT / "piwik.pro" / "v1" / "MySQLDatabase"
+# runner/<group>/<version>/MySQLServer/<name>/artifacts/...: a cluster-scoped kind has no namespace folder.
+RUNNER_SERVER_KIND = RUNNER_ROOT / "piwik.pro" / "v1" / "MySQLServer"
 
 
 def jobs(namespace: str) -> set[Path]:

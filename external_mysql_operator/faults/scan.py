@@ -10,7 +10,7 @@ from pathlib import Path
 from .context import Context
 from .crs import poll
 from .leaks import LeakScanner
-from .runs import RUNNER_KIND
+from .runs import RUNNER_KIND, RUNNER_SERVER_KIND
 from .stack import RUNNER_ROOT
 
 log = logging.getLogger(__name__)
@@ -18,7 +18,14 @@ NAMESPACE_PREFIX = "faults-"
 
 
 def runner_dirs() -> list[Path]:
+    """The MySQLDatabase runs of the suite's namespaces."""
     return sorted(RUNNER_KIND.glob(f"{NAMESPACE_PREFIX}*")) if RUNNER_KIND.exists() else []
+
+
+def server_runner_dirs() -> list[Path]:
+    """Every MySQLServer's runs: they handle the admin credentials. Not forgotten at the start, since
+    another session's operator may share the folder (the suite's own servers are new each run)."""
+    return sorted(RUNNER_SERVER_KIND.glob("*")) if RUNNER_SERVER_KIND.exists() else []
 
 
 def forget_old_runs() -> None:
@@ -28,12 +35,13 @@ def forget_old_runs() -> None:
 
 
 def api_texts(ctx: Context) -> dict[str, str]:
-    """Events of every namespace and every CR with its status, as JSON."""
+    """Events of every namespace and every MySQLDatabase and MySQLServer with its status, as JSON."""
     api = ctx.stack.api
     texts = dict(ctx.status_texts)
     events = poll(lambda: ctx.stack.crs.core.list_event_for_all_namespaces().items, timeout=60) or []
     texts["events"] = json.dumps(api.sanitize_for_serialization(events))
     texts["CRs at the end"] = json.dumps(poll(ctx.stack.crs.list_all, timeout=60) or [])
+    texts["MySQLServers at the end"] = json.dumps(poll(ctx.stack.crs.list_servers, timeout=60) or [])
     log.info("leak scan: %d events", len(events))
     return texts
 
@@ -42,7 +50,7 @@ def scan_files(ctx: Context, scanner: LeakScanner) -> dict[str, int]:
     """The environment's logs (the operator's output, ours) and every ansible-runner artifact."""
     counts = {"log_files": scanner.scan_tree(ctx.stack.paths.logs, ctx.stack.paths.state)}
     artifacts = 0
-    for folder in runner_dirs():
+    for folder in runner_dirs() + server_runner_dirs():
         artifacts += scanner.scan_tree(folder, RUNNER_ROOT)
     counts["runner_files"] = artifacts
     return counts

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from external_mysql_operator.bench import report
-from external_mysql_operator.bench.scenarios import CostSample, SeriesResult
+from external_mysql_operator.bench.scenarios import CostSample, PropagationResult, SeriesResult
 
 
 def series(prefix: str, seconds: list[float], cpu_s: float, reconciles: int) -> SeriesResult:
@@ -26,6 +26,12 @@ def measurements() -> report.Measurements:
         reconcile_period_s=600.0,
         peak_rss_bytes=300 * 2**20,
         context={"load_avg_start": 1.5},
+        change=PropagationResult(
+            names=[f"c-{i}" for i in range(4)],
+            seconds=[4.0, 2.0, 3.0, 5.0],
+            server_checked_s=1.5,
+            cost=CostSample(cpu_s=10.0, reconciles=5, wall_s=6.0),
+        ),
     )
 
 
@@ -67,3 +73,29 @@ def test_plot_writes_a_png(tmp_path: Path) -> None:
     png = tmp_path / "plot.png"
     report.plot(m.single, m.burst, png, "test")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_server_change_propagation_is_timed_per_secret_from_the_patch() -> None:
+    change = report.document(measurements())["server_change_propagation"]
+    assert change == {
+        "n": 4,
+        "server_checked_s": 1.5,
+        "secret_p50_s": 3.5,
+        "secret_p95_s": 4.85,
+        "secret_max_s": 5.0,
+        "total_s": 6.0,
+        "cpu_s": 10.0,
+        "reconciles": 5,
+        "cpu_s_per_database": 2.5,
+    }
+    assert "server change -> 4 Secrets p50 3.5s max 5.0s (total 6.0s)" in report.summary(
+        report.document(measurements())
+    )
+
+
+def test_a_run_without_the_server_change_has_no_such_key() -> None:
+    m = measurements()
+    m.change = None
+    doc = report.document(m)
+    assert "server_change_propagation" not in doc
+    assert "server change" not in report.summary(doc)

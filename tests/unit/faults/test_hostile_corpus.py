@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from external_mysql_operator.faults.hostile import CORPUS, Entry, load_corpus
+from external_mysql_operator.faults.crs import SERVER_KIND
+from external_mysql_operator.faults.hostile import CORPUS, NAMESPACE, Entry, load_corpus
 
 KNOWN_REASONS = {
     "InvalidSpec",
@@ -17,7 +18,7 @@ KNOWN_REASONS = {
     "Conflict",
     "AlreadyExists",
     "ServerNotFound",
-    "ServerSecretInvalid",
+    "CredentialsNotFound",
     "SecretNotOwned",
 }
 
@@ -38,6 +39,10 @@ def _strings(value: Any) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def entries() -> list[Entry]:
     return load_corpus(CORPUS, Path("/canaries"))
+
+
+def _servers(entries: list[Entry]) -> list[Entry]:
+    return [e for e in entries if e.ref.is_server]
 
 
 def test_ids_and_names_are_unique(entries: list[Entry]) -> None:
@@ -112,3 +117,61 @@ def test_corpus_covers_labels_annotations_and_long_names(entries: list[Entry]) -
     assert any("{{" in text for e in entries for text in _strings(e.annotations))
     assert {64, 65, 255} <= {len(e.spec.get("databaseName", "")) for e in entries if isinstance(e.spec, dict)}
     assert any(e.ref.name[0].isdigit() for e in entries)
+
+
+def test_mysqlserver_entries_are_cluster_scoped_servers_without_a_deletion_policy(entries: list[Entry]) -> None:
+    servers = _servers(entries)
+    assert servers
+    for entry in servers:
+        manifest = entry.manifest()
+        assert manifest["kind"] == SERVER_KIND, entry.id
+        assert manifest["metadata"] == {"name": entry.ref.name}, entry.id
+        assert "deletionPolicy" not in manifest["spec"], entry.id
+        assert (entry.database, entry.username) == ("", ""), entry.id
+    assert all(e.ref.namespace == NAMESPACE for e in entries if not e.ref.is_server)
+
+
+def test_mysqlserver_entries_are_valid_but_for_their_attempt(entries: list[Entry]) -> None:
+    """host and credentialsSecretRef.name are required: an entry without them would be refused for that."""
+    for entry in _servers(entries):
+        assert isinstance(entry.spec, dict), entry.id
+        assert entry.spec.get("host"), entry.id
+        assert (entry.spec.get("credentialsSecretRef") or {}).get("name"), entry.id
+
+
+def _server_spec(entries: list[Entry], *path: str) -> list[Any]:
+    """The value at `path` in the spec of each MySQLServer entry that has one."""
+    found = []
+    for entry in _servers(entries):
+        value: Any = entry.spec
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None:
+            found.append(value)
+    return found
+
+
+def test_corpus_covers_the_listed_mysqlserver_attacks(entries: list[Entry]) -> None:
+    assert "kube-system" in _server_spec(entries, "credentialsSecretRef", "namespace")
+    selectors = _server_spec(entries, "tenancy", "namespaceSelector", "matchExpressions")
+    expressions = [expression for found in selectors for expression in found]
+    assert any(e["operator"] == "NotIn" and not e.get("values") for e in expressions)
+    assert any(e["operator"] == "Exists" and e.get("values") for e in expressions)
+    no_ca = [tls for tls in _server_spec(entries, "tls") if tls.get("mode") == "VerifyCA" and "caSecretRef" not in tls]
+    assert no_ca
+    hosts = _server_spec(entries, "host")
+    assert any("'" in host and ";" in host for host in hosts), "no host with SQL"
+    assert any("$(" in host and "`" in host and "|" in host for host in hosts), "no host with shell"
+
+
+def test_corpus_names_a_server_that_does_not_exist(entries: list[Entry]) -> None:
+    missing = next(e for e in entries if e.id == "server-missing")
+    assert missing.spec["serverRef"]["name"] == "no-such-server"
+    assert missing.expect == ["ServerNotFound"]
+
+
+def test_an_unknown_kind_is_refused(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.yaml"
+    corpus.write_text("entries: [{id: x, why: y, kind: Secret, expect: rejected}]\n")
+    with pytest.raises(ValueError, match="kind must be"):
+        load_corpus(corpus, tmp_path)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from external_mysql_operator.faults.leaks import LeakScanner, SecretBook, native_password_hash
 
-PASSWORD = "Q7wErTy2uIoP9aSdF3gHjK4lZxCvBn5M"  # shaped like a generated password
+PASSWORD = "Q7wErTy2uIoP9a-dF3gHjK4lZ_CvBn5M"  # shaped like a generated password ([A-Za-z0-9_-], each class)
 ADMIN = "u8-Kd_3mZq0Vw-LsT7yR2xN5bC_aE9fG"  # shaped like secrets.token_urlsafe(24)
 
 
@@ -55,6 +55,18 @@ def test_password_known_only_by_its_server_hash_is_found() -> None:
     scanner = LeakScanner(book)
     scanner.scan_text("stdout", f"IDENTIFIED BY '{never_in_a_secret}'")
     assert scanner.findings == {"password of user 'app'@'%' (seen on the server)": {"stdout"}}
+
+
+def test_password_with_dash_and_underscore_known_only_by_its_server_hash_is_found() -> None:
+    """Generated passwords hold - or _: the hash search must not cut its runs there."""
+    never_in_a_secret = "Zz9Yy8-x7Ww6Vv5Uu4T_3Ss2Rr1Qq0Pp"
+    label = "password of user 'app'@'%' (seen on the server)"
+    book = SecretBook()
+    book.add_hash(label, native_password_hash(never_in_a_secret))
+    scanner = LeakScanner(book)
+    scanner.scan_text("stdout", f"mysql://app:{never_in_a_secret}@db")
+    scanner.scan_text("secret data", base64.b64encode(f"x{never_in_a_secret}x".encode()).decode())
+    assert scanner.findings == {label: {"stdout", "secret data"}}
 
 
 def test_a_known_password_and_its_server_hash_count_as_one_secret() -> None:
