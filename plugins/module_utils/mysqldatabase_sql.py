@@ -379,6 +379,20 @@ SECURE_TRANSPORT_REQUIRED = 3159
 TLS_NOT_OFFERED = 2026
 
 
+def login_argument_spec(query_timeout: int) -> dict:
+    """The connection options every module of ours that talks to the MySQL server takes."""
+    return {
+        "login_host": {"type": "str", "required": True},
+        "login_port": {"type": "int", "default": 3306},
+        "login_user": {"type": "str", "required": True},
+        "login_password": {"type": "str", "required": True, "no_log": True},
+        "ca_cert": {"type": "str", "no_log": False},
+        "tls_mode": {"type": "str", "choices": list(TLS_MODES)},
+        "connect_timeout": {"type": "int", "default": 5},
+        "query_timeout": {"type": "int", "default": query_timeout},
+    }
+
+
 def tls_mode_of(params: dict) -> str:
     """The TLS mode of a run: `tls_mode`, else VerifyIdentity with a CA and Disabled without."""
     mode = params.get("tls_mode") or ("VerifyIdentity" if params.get("ca_cert") else "Disabled")

@@ -334,6 +334,7 @@ from ansible.module_utils.mysqldatabase_sql import (
     grant_differences,
     invalid_spec,
     lock_name,
+    login_argument_spec,
     native_password_hash,
     normalize_privileges,
     other_hosts,
@@ -354,15 +355,8 @@ from ansible.module_utils.mysqldatabase_sql import (
 )
 
 ARGUMENT_SPEC = {
-    "login_host": {"type": "str", "required": True},
-    "login_port": {"type": "int", "default": 3306},
-    "login_user": {"type": "str", "required": True},
-    "login_password": {"type": "str", "required": True, "no_log": True},
-    "ca_cert": {"type": "str", "no_log": False},
-    "tls_mode": {"type": "str", "choices": ["Disabled", "Required", "VerifyCA", "VerifyIdentity"]},
+    **login_argument_spec(query_timeout=60),
     "max_databases_per_namespace": {"type": "int", "default": 0},
-    "connect_timeout": {"type": "int", "default": 5},
-    "query_timeout": {"type": "int", "default": 60},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "database": {"type": "str", "required": True},
     "character_set": {"type": "str"},

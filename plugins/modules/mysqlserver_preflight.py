@@ -37,10 +37,11 @@ options:
     type: str
     required: true
   tls_mode:
-    description: TLS of the connection, with the semantics of MySQL's C(--ssl-mode).
+    description:
+      - TLS of the connection, with the semantics of MySQL's C(--ssl-mode).
+      - Unset, V(VerifyIdentity) when O(ca_cert) is set and V(Disabled) otherwise.
     type: str
     choices: [Disabled, Required, VerifyCA, VerifyIdentity]
-    default: Disabled
   ca_cert:
     description: PEM CA certificate; needed by V(VerifyCA) and V(VerifyIdentity).
     type: str
@@ -119,6 +120,7 @@ from ansible.module_utils.mysqldatabase_sql import (
     MySQLDatabaseError,
     Session,
     admin_global_privileges,
+    login_argument_spec,
     missing_admin_privileges,
     owned_database_count,
     redact,
@@ -126,18 +128,7 @@ from ansible.module_utils.mysqldatabase_sql import (
 )
 
 ARGUMENT_SPEC = {
-    "login_host": {"type": "str", "required": True},
-    "login_port": {"type": "int", "default": 3306},
-    "login_user": {"type": "str", "required": True},
-    "login_password": {"type": "str", "required": True, "no_log": True},
-    "tls_mode": {
-        "type": "str",
-        "choices": ["Disabled", "Required", "VerifyCA", "VerifyIdentity"],
-        "default": "Disabled",
-    },
-    "ca_cert": {"type": "str", "no_log": False},
-    "connect_timeout": {"type": "int", "default": 5},
-    "query_timeout": {"type": "int", "default": 30},
+    **login_argument_spec(query_timeout=30),
     "metadata_schema": {"type": "str", "default": "external_mysql_operator"},
 }
 
