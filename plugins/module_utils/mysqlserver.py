@@ -81,7 +81,7 @@ def require_ready(obj: Mapping) -> None:
     if not condition or not checked:
         detail = "has not been checked yet since its last change"
     else:
-        detail = f"is not Ready: {condition.get('reason', 'Unknown')}: {condition.get('message', '')}"
+        detail = f"is not Ready: {condition.get('reason', 'Unknown')}: {str(condition.get('message', '')).rstrip('.')}"
     raise Refusal("ServerNotReady", f"MySQLServer {name} {detail}. Nothing was changed on the server.")
 
 

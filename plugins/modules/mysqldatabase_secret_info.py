@@ -43,6 +43,13 @@ options:
         cleanup is attempted whatever the server's last check said.
     type: bool
     default: true
+  allow_missing_server:
+    description:
+      - Return RV(server_found=false) instead of failing when the MySQLServer does not exist. The finalizer
+        sets it: a server that never existed (or was removed by force past its own finalizer) holds
+        nothing of this MySQLDatabase that could be cleaned up, and the deletion must not hang forever.
+    type: bool
+    default: false
   watch_server_secrets:
     description:
       - Annotate the server's credentials and CA Secrets (C(operator-sdk/primary-resource)) so that
@@ -99,6 +106,10 @@ server:
     ca_cert: (PEM)
     max_databases_per_namespace: 0
     revision: 3f1c2b9e6d554a4e
+server_found:
+  description: Whether the MySQLServer exists; false only with O(allow_missing_server), RV(server) is then empty.
+  returned: success
+  type: bool
 app_secret:
   description:
     - The application Secret summarised. C(password) is its decoded password, only when it is owned by
@@ -140,6 +151,7 @@ ARGUMENT_SPEC = {
     "server_name": {"type": "str", "required": True},
     "require_ready": {"type": "bool", "default": True},
     "watch_server_secrets": {"type": "bool", "default": False},
+    "allow_missing_server": {"type": "bool", "default": False},
     "namespace": {"type": "str"},
     "name": {"type": "str"},
     "owner_uid": {"type": "str"},
@@ -160,7 +172,12 @@ def app_secret(client: K8sClient, params: dict) -> dict:
 
 def the_server(client: K8sClient, params: dict) -> dict:
     """The server's connection, once it is known to be usable by this namespace; Refusal otherwise."""
-    obj = read_server(client, params["server_name"])
+    try:
+        obj = read_server(client, params["server_name"])
+    except Refusal as refusal:
+        if refusal.reason == "ServerNotFound" and params["allow_missing_server"]:
+            return {}
+        raise
     if params["require_ready"]:
         require_ready(obj)
         if params["namespace"]:
@@ -185,9 +202,11 @@ def main() -> None:
     params = module.params
     try:
         client = client_from_params(params)
+        server = the_server(client, params)
         result = {
             "changed": False,
-            "server": the_server(client, params),
+            "server": server,
+            "server_found": bool(server),
             "app_secret": the_app_secret(app_secret(client, params), params),
         }
     except Refusal as refusal:

@@ -22,7 +22,7 @@ def measurements() -> report.Measurements:
         single=series("s", [1.0, 2.0, 3.0, 4.0], cpu_s=8.0, reconciles=4),
         noop=CostSample(cpu_s=6.0, reconciles=8, wall_s=30.0),
         burst=series("b", [float(i) for i in range(1, 11)], cpu_s=25.0, reconciles=10),
-        idle=CostSample(cpu_s=3.75, reconciles=1, wall_s=60.0),
+        idle=CostSample(cpu_s=3.75, reconciles=1, wall_s=60.0, server_checks=1),
         reconcile_period_s=600.0,
         peak_rss_bytes=300 * 2**20,
         context={"load_avg_start": 1.5},
@@ -30,7 +30,7 @@ def measurements() -> report.Measurements:
             names=[f"c-{i}" for i in range(4)],
             seconds=[4.0, 2.0, 3.0, 5.0],
             server_checked_s=1.5,
-            cost=CostSample(cpu_s=10.0, reconciles=5, wall_s=6.0),
+            cost=CostSample(cpu_s=10.0, reconciles=5, wall_s=6.0, server_checks=1),
         ),
     )
 
@@ -48,8 +48,10 @@ def test_document_values() -> None:
     assert doc["burst_all_ready_s"] == 10.0
     assert doc["cpu_s_per_create_reconcile"] == 2.0
     assert doc["cpu_s_per_noop_reconcile"] == 0.75
-    # The idle window's one reconcile is taken out; 3.0 CPU-s over 60 s is the operator's own baseline.
+    # The idle window's one MySQLDatabase reconcile is taken out; 3.0 CPU-s over 60 s is the operator's own
+    # baseline, the MySQLServer's periodic check included.
     assert doc["steady_baseline_cores"] == 0.05
+    assert (doc["steady_idle_window_reconciles"], doc["steady_idle_window_server_checks"]) == (1, 1)
     assert doc["steady_cpu_cores"] == pytest.approx(0.05 + 10 * 0.75 / 600, abs=1e-4)
     assert doc["steady_cpu_cores_1000_crs"] == pytest.approx(0.05 + 1000 * 0.75 / 600, abs=1e-4)
     assert doc["peak_rss_mb"] == 300.0
@@ -86,6 +88,7 @@ def test_server_change_propagation_is_timed_per_secret_from_the_patch() -> None:
         "total_s": 6.0,
         "cpu_s": 10.0,
         "reconciles": 5,
+        "server_checks": 1,
         "cpu_s_per_database": 2.5,
     }
     assert "server change -> 4 Secrets p50 3.5s max 5.0s (total 6.0s)" in report.summary(

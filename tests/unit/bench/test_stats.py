@@ -56,3 +56,13 @@ def test_reconcile_count_sums_every_gvk_and_ignores_similar_names() -> None:
     )
     assert parse_metric(text, RECONCILE_METRIC) == 42
     assert parse_metric("", RECONCILE_METRIC) == 0
+
+
+def test_reconcile_count_of_one_kind() -> None:
+    text = (
+        f'{RECONCILE_METRIC}{{GVK="piwik.pro/v1, Kind=MySQLDatabase"}} 41\n'
+        f'{RECONCILE_METRIC}{{GVK="piwik.pro/v1, Kind=MySQLServer"}} 3\n'
+    )
+    assert parse_metric(text, RECONCILE_METRIC, "Kind=MySQLDatabase") == 41
+    assert parse_metric(text, RECONCILE_METRIC, "Kind=MySQLServer") == 3
+    assert parse_metric(text, RECONCILE_METRIC, "Kind=Other") == 0

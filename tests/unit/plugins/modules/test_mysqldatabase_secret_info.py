@@ -130,6 +130,21 @@ def test_missing_server_is_server_not_found(api: SecretsApi, run) -> None:
     assert paths(api) == ["/apis/piwik.pro/v1/mysqlservers/eu"]
 
 
+def test_finalizer_gets_server_found_false_for_a_missing_server(api: SecretsApi, run) -> None:
+    result = run(server_name="eu", namespace="team-a", require_ready=False, allow_missing_server=True)
+
+    assert result.get("failed") is not True
+    assert (result["server_found"], result["server"]) == (False, {})
+
+
+def test_an_existing_server_is_found_also_when_a_missing_one_is_allowed(api: SecretsApi, run) -> None:
+    add_server(api, ready=False)
+
+    result = run(namespace="team-a", require_ready=False, allow_missing_server=True)
+
+    assert result["server_found"] is True and result["server"]["host"] == "db.internal"
+
+
 @pytest.mark.parametrize(
     ("status", "detail"),
     [
