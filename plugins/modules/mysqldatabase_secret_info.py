@@ -46,7 +46,7 @@ options:
   allow_missing_server:
     description:
       - Return RV(server_found=false) instead of failing when the MySQLServer does not exist. The finalizer
-        sets it: a server that never existed (or was removed by force past its own finalizer) holds
+        sets it, because a server that never existed (or was removed by force past its own finalizer) holds
         nothing of this MySQLDatabase that could be cleaned up, and the deletion must not hang forever.
     type: bool
     default: false
