@@ -25,14 +25,16 @@ class Reading:
     processes: int
 
 
-def parse_metric(text: str, name: str) -> float:
-    """Sum of every sample of `name` in a Prometheus text exposition (0 when absent)."""
+def parse_metric(text: str, name: str, label: str = "") -> float:
+    """Sum of every sample of `name` in a Prometheus text exposition whose labels contain `label`
+    (every sample when empty; 0 when absent)."""
     total = 0.0
     for line in text.splitlines():
         if line.startswith("#") or not line.startswith(name):
             continue
         metric, _, value = line.rpartition(" ")
-        if metric.split("{", 1)[0] == name:
+        base, _, labels = metric.partition("{")
+        if base == name and label in labels:
             total += float(value)
     return total
 
@@ -69,10 +71,11 @@ class TreeMonitor:
         cpu = sum(processes[p].cpu_ticks + processes[p].children_cpu_ticks for p in pids)
         return Reading(at=time.monotonic(), cpu_s=cpu / self.units.ticks_per_s, processes=len(pids))
 
-    def reconciles(self) -> int:
-        """Reconciles started so far (each one ansible-runner run), from the operator's metrics."""
+    def reconciles(self, kind: str = "") -> int:
+        """Reconciles started so far (each one ansible-runner run) of `kind`, of every kind when empty,
+        from the operator's metrics (labelled GVK="<group>/<version>, Kind=<kind>")."""
         with urllib.request.urlopen(self.metrics_url, timeout=5) as response:  # noqa: S310 - loopback URL we built
-            return int(parse_metric(response.read().decode(), RECONCILE_METRIC))
+            return int(parse_metric(response.read().decode(), RECONCILE_METRIC, f"Kind={kind}" if kind else ""))
 
     def wait_idle(self, settle: float = 3.0, timeout: float = 1800.0) -> Reading:
         """Wait until only the operator itself runs and no reconcile started for `settle` seconds."""

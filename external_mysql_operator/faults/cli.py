@@ -63,6 +63,8 @@ def _run(settings: Settings, errors: list[str]) -> tuple[list[CaseResult], Findi
         log.info("profile %s, seed %d, cases %s", settings.profile.name, settings.seed, ", ".join(names))
         scan.forget_old_runs()
         book.add("admin password", stack.state.mysql_admin_password)
+        # The hardened MariaDB's MySQLServer is checked in the background throughout the run.
+        book.add("admin password of the hardened MariaDB", stack.state.mysql_hardened_admin_password)
         ctx = Context(settings, stack, HealthChecker.create(stack, book, findings), book, findings)
         ctx.control = secrets.token_urlsafe(24)
         book.add(scan.CONTROL_LABEL, ctx.control)

@@ -290,21 +290,21 @@ def run_hostile(ctx: Context) -> CaseResult:
 
 
 def _delete_entries(ctx: Context, result: CaseResult, outcomes: list[Outcome]) -> None:
-    """Delete every created entry. The finalizer of one refused with ServerNotFound needs that server
-    (it cannot tell whether it created anything there before), so those stay until the server exists:
-    noted in the details, then a MySQLServer of that name (for the real MariaDB) is added to let them go."""
+    """Delete every created entry and wait until each is gone. One refused with ServerNotFound holds
+    nothing on any server, so its finalizer must let it go without that server; one that waits for it
+    instead is a problem, and a MySQLServer of that name (for the real MariaDB) is added to let it go."""
     created = [o for o in outcomes if o.created]
     for outcome in created:
         ctx.stack.crs.delete(outcome.entry.ref)
-    waiting = [o.entry.ref for o in created if o.observed != "ServerNotFound"]
-    poll(lambda: not any(ctx.stack.crs.exists(ref) for ref in waiting), ctx.timeout(len(waiting)), 2)
+    refs = [o.entry.ref for o in created]
+    poll(lambda: not any(ctx.stack.crs.exists(ref) for ref in refs), ctx.timeout(len(refs)), 2)
     blocked = [o for o in created if o.observed == "ServerNotFound" and ctx.stack.crs.exists(o.entry.ref)]
     result.details["deletion_blocked_without_server"] = [o.entry.id for o in blocked]
+    result.problems += [f"{o.entry.id}: its deletion waits for a MySQLServer that does not exist" for o in blocked]
     added = sorted({str(o.entry.spec["serverRef"]["name"]) for o in blocked})
     for server in added:
         servers.create(ctx.stack, server)
     ctx.poke([o.entry.ref for o in blocked], "server-added")  # their retries are minutes apart by now
-    refs = [o.entry.ref for o in created]
     poll(lambda: not any(ctx.stack.crs.exists(ref) for ref in refs), ctx.timeout(len(blocked)), 2)
     result.problems += [f"{ref}: still there after deletion" for ref in refs if ctx.stack.crs.exists(ref)]
     for server in added:

@@ -1,5 +1,5 @@
 """MySQLServers the suite adds for the local MariaDB, each with its own credentials Secret, and the
-server `default` the local environment made (its Ready condition, for the cases that break it)."""
+server `default` the local environment made (which the cases that break MariaDB or its Secret watch)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from ..localenv.config import DEFAULT_SERVER, OPERATOR_NAMESPACE
-from .crs import CrRef, is_current, poll, ready_condition
+from .crs import CrRef, poll
 from .stack import FaultStack
 
 DEFAULT = CrRef.server(DEFAULT_SERVER)
@@ -63,12 +63,3 @@ def delete(stack: FaultStack, server: str, timeout: float) -> bool:
         if err.status != 404:
             raise
     return True
-
-
-def reason(stack: FaultStack, ref: CrRef = DEFAULT) -> str:
-    """'Ready', the reason of Ready=False for the server's current generation, or '' (not checked yet)."""
-    obj = stack.crs.get(ref)
-    condition = ready_condition(obj)
-    if not condition or not is_current(obj):
-        return ""
-    return "Ready" if condition.get("status") == "True" else str(condition.get("reason", ""))

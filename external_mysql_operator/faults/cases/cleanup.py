@@ -18,6 +18,7 @@ def admin_password_in_secrets(ctx: Context) -> None:
     """Application Secrets may hold their own password, never the admin's (e.g. through secretTemplate)."""
     admin = SecretBook()
     admin.add("admin password", ctx.stack.state.mysql_admin_password)
+    admin.add("admin password of the hardened MariaDB", ctx.stack.state.mysql_hardened_admin_password)
     scanner = LeakScanner(admin)
     for secret in ctx.stack.crs.core.list_secret_for_all_namespaces().items:
         if secret.metadata.namespace == OPERATOR_NAMESPACE:
