@@ -11,8 +11,9 @@ short_description: List the MySQLDatabases on a MySQLServer and make them reconc
 description:
   - Lists the MySQLDatabases of every namespace whose C(spec.serverRef.name) names O(server_name)
     (V(default) when unset) and are not being deleted.
-  - With O(revision), annotates C(piwik.pro/server-revision) on each dependent whose annotation carries
-    another revision, and on each dependent that is not Ready for a reason a server-side change can heal
+  - With O(revision), annotates C(piwik.pro/server-revision) on each Ready dependent whose
+    C(status.serverRevision) (the server revision it was last reconciled with) differs, and on each
+    dependent that is not Ready for a reason a server-side change can heal
     (C(ServerNotReady), C(ServerNotAllowed), C(QuotaExceeded), ...), so that it reconciles at once
     (ansible-operator watches annotation changes) instead of waiting for its reconcile period. A
     server change (spec, credentials, CA) thus reaches every database, and a database refused while its
@@ -116,14 +117,21 @@ def dependents(client: K8sClient, server: str) -> list[dict]:
 
 
 def wanted_annotation(database: dict, revision: str, retry_not_ready: bool, stamp: str) -> str | None:
-    """The annotation value to write, or None when the dependent is up to date."""
-    current = str(((database.get("metadata") or {}).get("annotations") or {}).get(REVISION_ANNOTATION, ""))
-    if current.split("/", 1)[0] != revision:
-        return revision
+    """The annotation value to write, or None when the dependent needs no reconcile.
+
+    A Ready database records the server revision it was reconciled with (status.serverRevision): only a
+    different one needs a reconcile, so a database created since the last check costs nothing more. A
+    database refused for a server-side reason is retried. The value written always differs from the
+    current one, or the patch would not trigger a reconcile.
+    """
     condition = ready_condition(database)
-    if retry_not_ready and condition.get("status") != "True" and condition.get("reason") in SERVER_SIDE_REASONS:
-        return f"{revision}/{stamp}"
-    return None
+    if condition.get("status") == "True":
+        if (database.get("status") or {}).get("serverRevision") == revision:
+            return None
+    elif not (retry_not_ready and condition.get("reason") in SERVER_SIDE_REASONS):
+        return None
+    current = str(((database.get("metadata") or {}).get("annotations") or {}).get(REVISION_ANNOTATION, ""))
+    return revision if current != revision else f"{revision}/{stamp}"
 
 
 def run(module: AnsibleModule, client: K8sClient) -> dict:
