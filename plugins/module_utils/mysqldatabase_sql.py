@@ -48,6 +48,8 @@ PASSWORD_EXPIRED_ERRORS = frozenset({1820, 1862})
 # A password validation plugin (validate_password, simple_password_check, password_reuse_check, ...)
 # refused a password.
 PASSWORD_POLICY_ERROR = 1819
+# MySQL's password_history / password_reuse_interval refusal (ER_CREDENTIALS_CONTRADICT_TO_HISTORY).
+PASSWORD_HISTORY_ERROR = 3638
 # ER_CANNOT_USER: "Operation CREATE USER/ALTER USER/DROP USER failed for ...".
 ACCOUNT_OPERATION_FAILED = 1396
 # After login, "access denied" (1045, 1698 too) means the admin lacks a privilege.
@@ -56,7 +58,7 @@ INVALID_NAME_ERRORS = frozenset({1059, 1102, 1103, 1300, 1470})
 # Errors whose server text never quotes the statement, so it may be shown even for a statement
 # that carries a password (1064 and friends echo the statement: never shown).
 SAFE_TEXT_ERRORS = frozenset(
-    {1044, 1045, 1142, 1205, 1211, 1213, 1227, 1290, 1396, 1410, 1470, 1698, 1819, 1820, 1862, 2006, 2013}
+    {1044, 1045, 1142, 1205, 1211, 1213, 1227, 1290, 1396, 1410, 1470, 1698, 1819, 1820, 1862, 2006, 2013, 3638}
 )
 
 # Privilege name -> its column in mysql.db. The GRANT keyword is the key itself, so SQL is only
@@ -305,7 +307,7 @@ def translate_error(
         )
     if code in PASSWORD_EXPIRED_ERRORS:
         return admin_password_expired(login, f"while {purpose}: ({code}) {text}")
-    if code == PASSWORD_POLICY_ERROR:
+    if code in (PASSWORD_POLICY_ERROR, PASSWORD_HISTORY_ERROR):
         return MySQLDatabaseError(
             "PasswordPolicy", f"The server's password policy refused a password while {purpose}: ({code}) {text}"
         )

@@ -74,6 +74,11 @@ def ready_condition(obj: Mapping) -> dict:
 def require_ready(obj: Mapping) -> None:
     """Refuse a server whose last check failed or has not seen its current spec yet."""
     name = (obj.get("metadata") or {}).get("name", "")
+    if (obj.get("metadata") or {}).get("deletionTimestamp"):
+        raise Refusal(
+            "ServerNotReady",
+            f"MySQLServer {name} is being deleted; it takes no new databases. Nothing was changed on the server.",
+        )
     condition = ready_condition(obj)
     checked = (obj.get("status") or {}).get("observedGeneration") == (obj.get("metadata") or {}).get("generation")
     if condition.get("status") == "True" and checked:

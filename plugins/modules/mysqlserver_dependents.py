@@ -10,7 +10,8 @@ module: mysqlserver_dependents
 short_description: List the MySQLDatabases on a MySQLServer and make them reconcile when the server changed
 description:
   - Lists the MySQLDatabases of every namespace whose C(spec.serverRef.name) names O(server_name)
-    (V(default) when unset) and are not being deleted.
+    (V(default) when unset). Without O(revision) (the server's finalizer) those being deleted count too,
+    since their cleanup needs the server; with it they are left out (nothing to push to them).
   - With O(revision), annotates C(piwik.pro/server-revision) on each Ready dependent whose
     C(status.serverRevision) (the server revision it was last reconciled with) differs, and on each
     dependent that is not Ready for a reason a server-side change can heal
@@ -51,7 +52,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 dependents:
-  description: C(namespace/name) of every MySQLDatabase on the server that is not being deleted.
+  description: C(namespace/name) of every MySQLDatabase on the server (being deleted too, without O(revision)).
   returned: success
   type: list
   elements: str
@@ -107,12 +108,12 @@ def server_of(database: dict) -> str:
     return name if isinstance(name, str) and name else DEFAULT_SERVER
 
 
-def dependents(client: K8sClient, server: str) -> list[dict]:
+def dependents(client: K8sClient, server: str, include_deleting: bool) -> list[dict]:
     items = client.get(resource_path(API_VERSION, "mysqldatabases")).get("items") or []
     return [
         item
         for item in items
-        if server_of(item) == server and not (item.get("metadata") or {}).get("deletionTimestamp")
+        if server_of(item) == server and (include_deleting or not (item.get("metadata") or {}).get("deletionTimestamp"))
     ]
 
 
@@ -136,7 +137,9 @@ def wanted_annotation(database: dict, revision: str, retry_not_ready: bool, stam
 
 def run(module: AnsibleModule, client: K8sClient) -> dict:
     params = module.params
-    found = dependents(client, params["server_name"])
+    # A database being deleted needs the server for its cleanup: when only listing (the server's
+    # finalizer), it counts; it is never annotated.
+    found = dependents(client, params["server_name"], include_deleting=not params["revision"])
     names = [f"{d['metadata']['namespace']}/{d['metadata']['name']}" for d in found]
     touched = []
     if params["revision"]:

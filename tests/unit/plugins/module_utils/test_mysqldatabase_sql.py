@@ -633,6 +633,17 @@ def test_refused_password_is_password_policy_with_the_servers_text():
     assert error.reason == "PasswordPolicy" and "policy requirements" in error.msg
 
 
+def test_mysql_password_history_refusal_is_password_policy():
+    # MySQL's password_history answers with 3638, its documented text never quoting the password.
+    refused = pymysql.err.OperationalError(
+        3638, "Cannot use these credentials for 'u@%' because they contradict the password history policy"
+    )
+
+    error = sql.translate_error(refused, "setting the password of 'u'@'%'", secret=True)
+
+    assert error.reason == "PasswordPolicy" and "password history" in error.msg
+
+
 ALTER, ARGS = "ALTER USER %s@%s IDENTIFIED BY %s", ("u", "%", "pw")
 
 

@@ -424,3 +424,12 @@ def test_a_marked_secret_is_not_patched_again_nor_taken_from_another_server(api:
 
     assert watch_for(client, secret, "default") is False
     assert api.writes() == []
+
+
+def test_server_being_deleted_takes_no_new_databases() -> None:
+    obj = server(conditions=[ready()], observedGeneration=3)
+    obj["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+
+    found = refusal(require_ready, obj)
+
+    assert found.reason == "ServerNotReady" and "being deleted" in found.message

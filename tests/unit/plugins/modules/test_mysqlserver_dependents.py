@@ -79,7 +79,7 @@ def test_database_without_a_server_name_is_on_the_default_server(api: SecretsApi
     assert run(server_name="eu")["dependents"] == []
 
 
-def test_databases_being_deleted_are_not_dependents(api: SecretsApi, run) -> None:
+def test_databases_being_deleted_get_no_revision(api: SecretsApi, run) -> None:
     database(api, "team-a", "shop", metadata={"deletionTimestamp": "2026-01-01T00:00:00Z"})
     database(api, "team-a", "blog")
 
@@ -87,6 +87,13 @@ def test_databases_being_deleted_are_not_dependents(api: SecretsApi, run) -> Non
 
     assert (result["dependents"], result["touched"]) == (["team-a/blog"], ["team-a/blog"])
     assert patches(api) == [path("team-a", "blog")]
+
+
+def test_databases_being_deleted_still_hold_the_server_in_its_finalizer(api: SecretsApi, run) -> None:
+    # Their cleanup needs the server: the finalizer's listing (no revision) counts them.
+    database(api, "team-a", "shop", metadata={"deletionTimestamp": "2026-01-01T00:00:00Z"})
+
+    assert run()["dependents"] == ["team-a/shop"]
 
 
 def test_without_a_revision_nothing_is_annotated(api: SecretsApi, run) -> None:
