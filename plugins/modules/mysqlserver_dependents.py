@@ -66,6 +66,13 @@ touched:
   returned: success
   type: list
   elements: str
+failed_patches:
+  description:
+    - Dependents the API refused to annotate, with the error; each is also a warning. The module fails
+      only when every annotation it tried was refused.
+  returned: success
+  type: list
+  elements: str
 reason:
   description: V(DependentsFailed) when the API refused a list or a patch.
   returned: failed
@@ -141,15 +148,16 @@ def run(module: AnsibleModule, client: K8sClient) -> dict:
     # finalizer), it counts; it is never annotated.
     found = dependents(client, params["server_name"], include_deleting=not params["revision"])
     names = [f"{d['metadata']['namespace']}/{d['metadata']['name']}" for d in found]
-    touched = []
+    touched: list[str] = []
+    failures: list[str] = []
     if params["revision"]:
         stamp = str(int(time.time()))
         for database, name in zip(found, names, strict=True):
             value = wanted_annotation(database, params["revision"], params["retry_not_ready"], stamp)
             if value is None:
                 continue
-            touched.append(name)
             if module.check_mode:
+                touched.append(name)
                 continue
             metadata = database["metadata"]
             path = resource_path(API_VERSION, "mysqldatabases", metadata["namespace"], metadata["name"])
@@ -157,8 +165,22 @@ def run(module: AnsibleModule, client: K8sClient) -> dict:
                 client.merge_patch(path, {"metadata": {"annotations": {REVISION_ANNOTATION: value}}})
             except K8sApiError as error:
                 if error.status != 404:  # deleted meanwhile: nothing to push
-                    raise
-    return {"changed": bool(touched), "dependents": names, "count": len(names), "touched": touched}
+                    failures.append(f"{name}: {error}")
+                continue
+            touched.append(name)
+    # One database that cannot be annotated must not make the server unusable for every tenant: it is
+    # reported and retried at the next check. Only when every patch failed is the step itself broken.
+    if failures and not touched:
+        raise K8sApiError(0, "; ".join(failures[:5]))
+    for failure in failures:
+        module.warn(f"could not annotate MySQLDatabase {failure}")
+    return {
+        "changed": bool(touched),
+        "dependents": names,
+        "count": len(names),
+        "touched": touched,
+        "failed_patches": failures,
+    }
 
 
 def main() -> None:

@@ -232,6 +232,20 @@ def test_api_errors_fail_with_reason_and_msg(api: SecretsApi, run, method: str, 
     assert "mysqldatabases is forbidden" in result["msg"]
 
 
+def test_one_database_refusing_its_annotation_does_not_fail_the_check(api: SecretsApi, run) -> None:
+    # Failing would mark the server not Ready for every tenant because of one object.
+    database(api, "team-a", "broken")
+    database(api, "team-a", "shop")
+    api.errors["PATCH", path("team-a", "broken")] = (422, {"kind": "Status", "code": 422, "message": "invalid"})
+
+    result = run(revision="r2")
+
+    assert result.get("failed") is not True
+    assert result["touched"] == ["team-a/shop"] and annotation(api, "team-a", "shop") == "r2"
+    assert len(result["failed_patches"]) == 1 and result["failed_patches"][0].startswith("team-a/broken: ")
+    assert any("team-a/broken" in warning for warning in result["warnings"])
+
+
 def test_unreachable_api_fails_with_reason(run) -> None:
     result = run(api_url="http://127.0.0.1:9")
 
