@@ -8,6 +8,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from ..localenv import cluster
 from ..localenv.config import DEFAULT_SERVER, OPERATOR_NAMESPACE
 from .crs import CrRef, poll
 from .stack import FaultStack
@@ -21,16 +22,7 @@ def credentials_name(server: str) -> str:
 
 def manifest(stack: FaultStack, server: str) -> dict[str, Any]:
     """The MySQLServer `server` for the local MariaDB, as the local environment makes `default`."""
-    return {
-        "apiVersion": "piwik.pro/v1",
-        "kind": "MySQLServer",
-        "metadata": {"name": server},
-        "spec": {
-            "host": "127.0.0.1",
-            "port": stack.state.mysql_port,
-            "credentialsSecretRef": {"name": credentials_name(server)},
-        },
-    }
+    return cluster.server_manifest(server, stack.state.mysql_port, credentials_name(server))
 
 
 def create(stack: FaultStack, server: str) -> None:

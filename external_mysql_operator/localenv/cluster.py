@@ -60,34 +60,24 @@ def secret(name: str, values: dict[str, str]) -> dict[str, object]:
     }
 
 
+def server_manifest(name: str, port: int, credentials: str, tls: dict[str, object] | None = None) -> dict[str, object]:
+    """A MySQLServer for a MariaDB of the local environment, on loopback."""
+    spec: dict[str, object] = {"host": "127.0.0.1", "port": port, "credentialsSecretRef": {"name": credentials}}
+    if tls:
+        spec["tls"] = tls
+    return {"apiVersion": "piwik.pro/v1", "kind": "MySQLServer", "metadata": {"name": name}, "spec": spec}
+
+
 def default_server(state: State) -> dict[str, object]:
     """The MySQLServer `default` for the local MariaDB; plain TCP, as most clusters' first server is."""
-    return {
-        "apiVersion": "piwik.pro/v1",
-        "kind": "MySQLServer",
-        "metadata": {"name": DEFAULT_SERVER},
-        "spec": {
-            "host": "127.0.0.1",
-            "port": state.mysql_port,
-            "credentialsSecretRef": {"name": SERVER_SECRET_NAME},
-        },
-    }
+    return server_manifest(DEFAULT_SERVER, state.mysql_port, SERVER_SECRET_NAME)
 
 
 def hardened_server(state: State) -> dict[str, object]:
     """The MySQLServer `hardened` for the hardened MariaDB: TLS only, so VerifyIdentity against the local CA
     (its certificate names 127.0.0.1, hence that host and not localhost)."""
-    return {
-        "apiVersion": "piwik.pro/v1",
-        "kind": "MySQLServer",
-        "metadata": {"name": HARDENED_SERVER},
-        "spec": {
-            "host": "127.0.0.1",
-            "port": state.mysql_hardened_port,
-            "credentialsSecretRef": {"name": HARDENED_SECRET_NAME},
-            "tls": {"mode": "VerifyIdentity", "caSecretRef": {"name": CA_SECRET_NAME, "key": "ca.crt"}},
-        },
-    }
+    tls = {"mode": "VerifyIdentity", "caSecretRef": {"name": CA_SECRET_NAME, "key": "ca.crt"}}
+    return server_manifest(HARDENED_SERVER, state.mysql_hardened_port, HARDENED_SECRET_NAME, tls)
 
 
 def install_crds(paths: Paths, kubeconfig: str | None = None, state: State | None = None) -> None:
