@@ -2,11 +2,14 @@
 # the MySQL driver, and the project's role and plugins.
 FROM quay.io/operator-framework/ansible-operator:v1.42.2
 
-# community.mysql needs PyMySQL, which the base image's Pipfile does not carry. It goes into the
-# system site-packages (root only) of the python3.12 that runs ansible; the operator runs as the
-# base image's unprivileged user 1001 (USER_UID).
+# Our SQL modules need PyMySQL, which the base image's Pipfile does not carry, with the extras for admin
+# accounts on any default auth plugin: `rsa` (cryptography, for MySQL's caching_sha2_password, at the
+# patch release PyMySQL asks for; the base image has 46.0.5) and `ed25519` (PyNaCl, for MariaDB's
+# ed25519). They go into the system site-packages (root only) of the python3.12 that runs ansible; the
+# operator runs as the base image's unprivileged user 1001 (USER_UID).
 USER 0
-RUN pip3 install --no-cache-dir --root-user-action=ignore PyMySQL==1.2.4
+RUN pip3 install --no-cache-dir --root-user-action=ignore \
+      'PyMySQL[rsa,ed25519]==1.2.4' cryptography==46.0.7 PyNaCl==1.6.2
 USER 1001
 
 # ansible.cfg's collections_path points at the development checkout (.cache/collections). In the

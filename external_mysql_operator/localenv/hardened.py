@@ -5,6 +5,7 @@ managed services are.
   digit, letters of both cases and another character, and none may be set again for the same account;
 - `require_secure_transport=ON`, with the local CA's server certificate (valid for 127.0.0.1 only);
 - `default_password_lifetime` set, so the accounts the operator creates expire like real ones;
+- `auth_ed25519` loaded, so accounts may use MariaDB's ed25519 authentication;
 - an admin account without SUPER and without global ALL PRIVILEGES: only the privileges Amazon RDS
   documents for its master user, WITH GRANT OPTION, all through a role set as its default role.
 """
@@ -54,6 +55,8 @@ def options(paths: Paths) -> list[str]:
         "--max-connections=200",
         "--plugin-load-add=simple_password_check",
         "--plugin-load-add=password_reuse_check",
+        # So that a DBA (and the tests) can move an account to ed25519, as hardened servers do.
+        "--plugin-load-add=auth_ed25519",
         "--require-secure-transport=ON",
         f"--default-password-lifetime={PASSWORD_LIFETIME_DAYS}",
         *mariadb.tls_options(paths),

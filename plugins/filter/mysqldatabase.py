@@ -513,7 +513,28 @@ def mysqldatabase_events(
             f"User {user} was missing on the server and was recreated",
         ),
         (
-            result.get("password_replaced"),
+            result.get("password_expired"),
+            "Warning",
+            "PasswordExpired",
+            f"The password of user {user} had expired on the server; set a new one and wrote it to "
+            f"Secret {spec['secret_name']}",
+        ),
+        (
+            result.get("password_drift_repaired"),
+            "Warning",
+            "PasswordRepaired",
+            f"The password of user {user} on the server was not the one in Secret {spec['secret_name']} "
+            + (
+                "(changed by hand?); set a new one, as the password policy refused the old one, and wrote it "
+                "to the Secret"
+                if result.get("password_replaced")
+                else "(changed by hand?) and was set again"
+            ),
+        ),
+        (
+            result.get("password_replaced")
+            and not result.get("password_expired")
+            and not result.get("password_drift_repaired"),
             "Warning",
             "PasswordReplaced",
             f"The server's password policy refused the password for user {user} (one it had before); "

@@ -29,8 +29,32 @@ except ImportError as exc:  # pragma: no cover - the operator image and the venv
     PYMYSQL_IMPORT_ERROR = str(exc)
 
 RESERVED_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
-# PUBLIC is the role MariaDB 10.11+ grants to everyone; an account of that name only confuses.
-RESERVED_USERS = frozenset({"root", "mariadb.sys", "mysql.sys", "mysql.session", "mysql.infoschema", "public"})
+# The servers' own accounts and roles (PUBLIC is the role MariaDB 10.11+ grants to everyone), then the
+# administrative accounts and roles of managed services and distributions: Amazon RDS/Aurora, Google
+# Cloud SQL, Azure Database for MySQL, Debian's maintenance account. Compared case-insensitively.
+RESERVED_USERS = frozenset(
+    {
+        "root",
+        "mariadb.sys",
+        "mysql.sys",
+        "mysql.session",
+        "mysql.infoschema",
+        "public",
+        "rdsadmin",
+        "rdsrepladmin",
+        "rds_superuser_role",
+        "aws_load_s3_access",
+        "aws_select_s3_access",
+        "aws_lambda_access",
+        "cloudsqlsuperuser",
+        "cloudsqladmin",
+        "cloudsqlreplica",
+        "cloudsqlimport",
+        "cloudsqlexport",
+        "azure_superuser",
+        "debian-sys-maint",
+    }
+)
 MAX_DATABASE_NAME = 64
 MAX_HOST_NAME = 255
 MAX_OWNER_FIELD = 255
@@ -181,12 +205,6 @@ def validate_metadata_schema(schema: str) -> None:
         raise invalid_spec(f"The metadata schema {schema!r} is too long or reserved for the server.")
 
 
-def native_password_hash(password: str) -> str:
-    """mysql_native_password's stored form: '*' + upper(hex(sha1(sha1(password))))."""
-    inner = hashlib.sha1(password.encode("utf-8")).digest()  # noqa: S324 - the server's own format
-    return "*" + hashlib.sha1(inner).hexdigest().upper()  # noqa: S324 - the server's own format
-
-
 def lock_name(schema: str, subject: str) -> str:
     """GET_LOCK name for a database or account; hashed when longer than the servers accept."""
     name = f"{schema}:{subject}"
@@ -275,11 +293,7 @@ class ServerInfo:
         """Longest account name: 80 on MariaDB, 32 on MySQL >= 5.7.8, 16 before."""
         if self.flavor == "mariadb":
             return 80
-        numbers = []
-        for part in self.version.split("-")[0].split(".")[:3]:
-            digits = "".join(char for char in part if char.isdigit())
-            numbers.append(int(digits or 0))
-        return 32 if tuple(numbers) >= (5, 7, 8) else 16
+        return 32 if version_tuple(self.version) >= (5, 7, 8) else 16
 
 
 def error_code(exc: BaseException) -> int:
@@ -371,6 +385,61 @@ def tls_required(host: str, port: int) -> MySQLDatabaseError:
         f"The MySQL server {host}:{port} accepts only TLS connections (require_secure_transport); set "
         "spec.tls.mode to Required, VerifyCA or VerifyIdentity.",
     )
+
+
+# The value PyMySQL gets as the server's RSA public key on connections without TLS. MySQL's
+# caching_sha2_password (when the server has no cached hash, e.g. after a restart) and sha256_password
+# send the password RSA-encrypted; PyMySQL would ask the server for its key over that same unverified
+# connection, where a man in the middle could answer with its own and read the admin password. Like the
+# mysql client without --get-server-public-key, never ask: this is no key, so such a login fails, and
+# says to use TLS (full_password_needs_tls). Logins that need no key (fast path, other plugins) work.
+NO_PUBLIC_KEY = b"(no public key: never fetched over a connection without TLS)"
+
+
+def full_password_needs_tls(host: str, port: int, user: str) -> MySQLDatabaseError:
+    return MySQLDatabaseError(
+        "TLSRequired",
+        f"The MySQL server {host}:{port} asks for the full password of admin user {user!r} "
+        "(caching_sha2_password or sha256_password). Without TLS that needs the server's RSA public key, "
+        "which the operator never fetches over an unverified connection; set spec.tls.mode to Required, "
+        "VerifyCA or VerifyIdentity.",
+    )
+
+
+# Servers that speak the MySQL protocol but are not MySQL or MariaDB: the grant tables, roles and named
+# locks the operator relies on differ or do not exist there. Matched in the handshake's version string.
+UNSUPPORTED_SERVERS = (("tidb", "TiDB"), ("vitess", "Vitess"), ("planetscale", "PlanetScale"))
+# Oldest versions with what the operator uses: MySQL 5.7 (account locking, password expiry, 32-character
+# user names), MariaDB 10.4 (mysql.global_priv, ACCOUNT LOCK).
+MIN_MYSQL_VERSION = (5, 7, 0)
+MIN_MARIADB_VERSION = (10, 4, 0)
+# MariaDB before 11 prefixes its handshake version with this, for old MySQL clients.
+MARIADB_HANDSHAKE_PREFIX = "5.5.5-"
+
+
+def version_tuple(version: str) -> tuple[int, int, int]:
+    """The first three numbers of a version string ("8.0.mysql_aurora.3.04.0" gives (8, 0, 0))."""
+    parts = [*version.split("-")[0].split(".")[:3], "", "", ""]
+    major, minor, patch = (int(re.match(r"\d*", part).group() or 0) for part in parts[:3])  # type: ignore[union-attr]
+    return major, minor, patch
+
+
+def unsupported_server(handshake_version: str) -> str | None:
+    """Why the server that greeted with this version cannot be managed, or None."""
+    lowered = handshake_version.lower()
+    for marker, product in UNSUPPORTED_SERVERS:
+        if marker in lowered:
+            return (
+                f"The server is {product} ({handshake_version}), not MySQL or MariaDB; its accounts, grants "
+                "and locks work differently and the operator does not support it."
+            )
+    version = handshake_version.removeprefix(MARIADB_HANDSHAKE_PREFIX)
+    flavor, minimum = ("MariaDB", MIN_MARIADB_VERSION) if "mariadb" in lowered else ("MySQL", MIN_MYSQL_VERSION)
+    if version and version_tuple(version) < minimum:
+        return (
+            f"The server is {flavor} {version}; the operator needs {flavor} {'.'.join(map(str, minimum[:2]))} or later."
+        )
+    return None
 
 
 # MySQL's --ssl-mode values, as MySQLServer.spec.tls.mode names them.
@@ -472,9 +541,10 @@ class Session:
         mode = tls_mode_of(params)
         context = tls_context(mode, params.get("ca_cert"))
         # PyMySQL negotiates TLS when the server offers it unless told not to: Disabled means never.
-        options.update({"ssl": context} if context else {"ssl_disabled": True})
+        # Without TLS it never fetches an RSA public key either (see NO_PUBLIC_KEY).
+        options.update({"ssl": context} if context else {"ssl_disabled": True, "server_public_key": NO_PUBLIC_KEY})
         try:
-            return cls(pymysql.connect(**options), check_mode, admin_login(host, port, user))
+            connection = pymysql.connect(**options)
         except pymysql.MySQLError as exc:
             error = _connect_error(exc, host, port, user, mode)
             if mode == "Disabled" and error.reason == "AdminAuthFailed" and _tls_only(options):
@@ -484,6 +554,28 @@ class Session:
             raise MySQLDatabaseError(
                 "ServerUnreachable", f"Cannot connect to the MySQL server {host}:{port}: {exc}"
             ) from None
+        except (ValueError, RuntimeError):
+            # PyMySQL could not RSA-encrypt the password with NO_PUBLIC_KEY (ValueError), or has no
+            # `cryptography` to try (RuntimeError): the server wants the password in full.
+            raise full_password_needs_tls(host, port, user) from None
+        session = cls(connection, check_mode, admin_login(host, port, user))
+        try:
+            session.start(str(getattr(connection, "server_version", "")))
+        except MySQLDatabaseError:
+            session.close()
+            raise
+        return session
+
+    def start(self, handshake_version: str) -> None:
+        """Refuse a server that only looks like MySQL before any statement runs, then make the admin's
+        role privileges active: MySQL activates only default roles at login (unless
+        activate_all_roles_on_login), MariaDB activates its default role and has no SET ROLE ALL."""
+        refusal = unsupported_server(handshake_version)
+        if refusal:
+            raise MySQLDatabaseError("UnsupportedServer", refusal)
+        version = handshake_version.removeprefix(MARIADB_HANDSHAKE_PREFIX)
+        if "mariadb" not in version.lower() and version_tuple(version) >= (8, 0, 0):
+            self.rows("SET ROLE ALL", purpose="activating the admin user's roles")
 
     def rows(self, sql: str, args: tuple = (), *, purpose: str, secret: bool = False) -> list[dict]:
         for delay in (*RETRY_DELAYS, None):
@@ -584,16 +676,50 @@ def find_schema(session: Session, database: str) -> dict | None:
     return next((row for row in rows if row["name"] == database), None)
 
 
-def find_account(session: Session, user: str, host: str) -> dict | None:
-    """The mysql.user row of exactly this account, with the password hash when it is comparable."""
-    rows = session.rows(
+# An account's lock and password expiry: MySQL keeps them in mysql.user, MariaDB in mysql.global_priv's
+# JSON (password_last_changed 0 means expired by hand; a lifetime of -1, or none, means the server's
+# default_password_lifetime; 0 means never). Both computed on the server, so its clock decides. The
+# stored hash comes as bytes: MySQL's caching_sha2_password salt is not text.
+ACCOUNT_STATE_SQL = {
+    "mysql": (
         "SELECT Host AS host, plugin, max_user_connections, "
-        "IF(plugin IN ('mysql_native_password', ''), authentication_string, NULL) AS native_hash "
-        "FROM mysql.user WHERE User = %s",
-        (user,),
-        purpose=f"looking up user {account(user, host)}",
+        "CAST(authentication_string AS BINARY) AS auth_string, account_locked = 'Y' AS locked, "
+        "(password_expired = 'Y' OR (IFNULL(password_lifetime, @@default_password_lifetime) > 0 AND "
+        "password_last_changed + INTERVAL IFNULL(password_lifetime, @@default_password_lifetime) DAY "
+        "<= NOW())) AS expired "
+        "FROM mysql.user WHERE User = %s"
+    ),
+    "mariadb": (
+        "SELECT host, plugin, max_user_connections, auth_string, locked, "
+        "(expired_by_hand OR (lifetime > 0 AND UNIX_TIMESTAMP() - changed >= lifetime * 86400)) AS expired "
+        "FROM (SELECT u.Host AS host, u.plugin, u.max_user_connections, "
+        "CAST(u.authentication_string AS BINARY) AS auth_string, "
+        "IFNULL(JSON_EXTRACT(g.Priv, '$.account_locked'), 'false') = 'true' AS locked, "
+        "u.password_expired = 'Y' AS expired_by_hand, "
+        "IF(IFNULL(JSON_VALUE(g.Priv, '$.password_lifetime'), -1) = -1, @@default_password_lifetime, "
+        "JSON_VALUE(g.Priv, '$.password_lifetime')) AS lifetime, "
+        "JSON_VALUE(g.Priv, '$.password_last_changed') AS changed "
+        "FROM mysql.user u JOIN mysql.global_priv g ON g.User = u.User AND g.Host = u.Host "
+        "WHERE u.User = %s) AS accounts"
+    ),
+}
+
+
+def find_account(session: Session, info: ServerInfo, user: str, host: str) -> dict | None:
+    """The mysql.user row of exactly this account: host, plugin, max_user_connections, auth_string
+    (bytes), locked and expired (booleans)."""
+    rows = session.rows(ACCOUNT_STATE_SQL[info.flavor], (user,), purpose=f"looking up user {account(user, host)}")
+    row = next((row for row in rows if str(row["host"]).lower() == host), None)
+    if row is not None:
+        row.update(locked=bool(row["locked"]), expired=bool(row["expired"]))
+    return row
+
+
+def account_exists(session: Session, user: str, host: str) -> bool:
+    rows = session.rows(
+        "SELECT Host AS host FROM mysql.user WHERE User = %s", (user,), purpose=f"looking up user {account(user, host)}"
     )
-    return next((row for row in rows if str(row["host"]).lower() == host), None)
+    return any(str(row["host"]).lower() == host for row in rows)
 
 
 def other_hosts(session: Session, user: str, host: str) -> list[str]:

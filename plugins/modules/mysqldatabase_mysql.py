@@ -178,8 +178,12 @@ attributes:
     support: full
     details: Reads everything and reports what would change in RV(actions) and the flags.
 notes:
-  - On MySQL 8 with C(caching_sha2_password) the stored password cannot be compared, so it is set
-    only with O(password_changed=true) or when the user is created or adopted.
+  - The stored password is compared by computing its hash for C(mysql_native_password),
+    C(caching_sha2_password) and C(ed25519), never by logging in as the user. Under another plugin it
+    cannot be compared, so it is set only with O(password_changed=true) or when the user is created or
+    adopted.
+  - An expired password is replaced by O(replacement_password) (RV(password_expired)); a locked account
+    fails with V(AccountLocked) and is never unlocked.
 """
 
 EXAMPLES = r"""
@@ -246,10 +250,19 @@ password_set:
   description: The password of an existing user was set.
   returned: success and O(state=present)
   type: bool
+password_drift_repaired:
+  description: The existing user's password on the server was not O(password) (changed by hand) and was set again.
+  returned: success and O(state=present)
+  type: bool
 password_replaced:
   description:
-    - The server's password policy refused O(password), and O(replacement_password) was set instead; the
-      caller must store it (the application Secret).
+    - O(replacement_password) was set instead of O(password), because the server's password policy
+      refused O(password) or the password had expired (RV(password_expired)); the caller must store it
+      (the application Secret).
+  returned: success and O(state=present)
+  type: bool
+password_expired:
+  description: The user's password had expired on the server and was replaced by O(replacement_password).
   returned: success and O(state=present)
   type: bool
 grants_repaired:
@@ -301,8 +314,8 @@ reason:
   description:
     - Why the module failed, in CamelCase. V(ServerUnreachable), V(AdminAuthFailed),
       V(AdminPasswordExpired), V(AdminPrivilegesMissing), V(Conflict), V(AlreadyExists), V(NameTooLong),
-      V(ReservedName), V(InvalidSpec), V(QuotaExceeded), V(PasswordPolicy), V(TLSRequired), V(TLSFailed)
-      or V(ServerError).
+      V(ReservedName), V(InvalidSpec), V(QuotaExceeded), V(PasswordPolicy), V(AccountLocked),
+      V(UnsupportedServer), V(TLSRequired), V(TLSFailed) or V(ServerError).
   returned: failed
   type: str
   sample: Conflict
@@ -317,6 +330,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.mysql_password_hashes import password_matches
 from ansible.module_utils.mysqldatabase_sql import (
     MAX_OWNER_FIELD,
     GrantState,
@@ -327,6 +341,7 @@ from ansible.module_utils.mysqldatabase_sql import (
     ServerInfo,
     Session,
     account,
+    account_exists,
     administrative_privileges,
     find_account,
     find_schema,
@@ -335,7 +350,6 @@ from ansible.module_utils.mysqldatabase_sql import (
     invalid_spec,
     lock_name,
     login_argument_spec,
-    native_password_hash,
     normalize_privileges,
     other_hosts,
     ownership_action,
@@ -513,7 +527,7 @@ def decide_ownership(
         target.owner,
         adopt,
     )
-    account_row = find_account(session, target.user, target.host)
+    account_row = find_account(session, info, target.user, target.host)
     user_record = OwnerRecord("user", target.user, target.host, target.owner)
     user_action = ownership_action(
         f"user {target.account}",
@@ -595,7 +609,9 @@ PRESENT_FLAGS = (
     "user_created",
     "user_recreated",
     "password_set",
+    "password_drift_repaired",
     "password_replaced",
+    "password_expired",
     "grants_repaired",
 )
 
@@ -641,7 +657,8 @@ def charset_clause(charset: str | None, collation: str | None) -> str:
 
 
 def ensure_user(session: Session, target: Target, claim: Claim, params: dict, result: dict) -> None:
-    """Create the user, or fix the password and the connection limit of the existing one."""
+    """Create the user, or fix the password and the connection limit of the existing one. A locked
+    account is reported and left locked: a DBA locked it for a reason."""
     limit, row = params["max_user_connections"], claim.row
     if row is None:
         set_password(
@@ -657,22 +674,49 @@ def ensure_user(session: Session, target: Target, claim: Claim, params: dict, re
         )
         result["user_recreated" if claim.action == "ours" else "user_created"] = True
         return
-    if password_needs_setting(row, params["password"], params["password_changed"], claim.action):
-        set_password(
-            session,
-            target,
-            params,
-            result,
-            f"set the password of user {target.account}",
-            lambda password: ("ALTER USER %s@%s IDENTIFIED BY %s", (target.user, target.host, password)),
+    if row["locked"]:
+        raise MySQLDatabaseError(
+            "AccountLocked",
+            f"User {target.account} is locked on the server (ACCOUNT LOCK); the operator never unlocks an "
+            "account. Once the reason is dealt with, a DBA unlocks it with ALTER USER ... ACCOUNT UNLOCK.",
         )
+
+    def alter(password: str) -> tuple[str, tuple]:
+        return "ALTER USER %s@%s IDENTIFIED BY %s", (target.user, target.host, password)
+
+    if row["expired"] and not params["password_changed"]:
+        replace_expired_password(session, target, params, alter)
+        result.update(password_replaced=True, password_expired=True)
+    elif password_needs_setting(row, params["password"], params["password_changed"], claim.action):
+        set_password(session, target, params, result, f"set the password of user {target.account}", alter)
         result["password_set"] = True
+        result["password_drift_repaired"] = not params["password_changed"] and claim.action == "ours"
     if int(row["max_user_connections"] or 0) != limit:
         session.change(
             f"set MAX_USER_CONNECTIONS {limit} for user {target.account}",
             "ALTER USER %s@%s WITH MAX_USER_CONNECTIONS %s",
             (target.user, target.host, limit),
         )
+
+
+def replace_expired_password(
+    session: Session, target: Target, params: dict, statement: Callable[[str], tuple[str, tuple]]
+) -> None:
+    """An expired password is replaced, never set again: the application's logins are already refused,
+    and a password policy with history would refuse the old one anyway. The caller stores O(replacement_password)."""
+    replacement = params["replacement_password"]
+    if not replacement or replacement == params["password"]:
+        raise invalid_spec(f"The password of user {target.account} has expired and no replacement_password was given.")
+    try:
+        session.change(
+            f"set a new password for user {target.account} (its password had expired)",
+            *statement(replacement),
+            secret=True,
+        )
+    except MySQLDatabaseError as error:
+        if error.reason != "PasswordPolicy":
+            raise
+        raise password_policy_refused(session, error) from None
 
 
 def set_password(
@@ -709,12 +753,15 @@ def set_password(
 
 
 def password_needs_setting(row: dict, password: str, password_changed: bool, action: str) -> bool:
+    """Whether the server's stored hash is not of `password`. Compared by computing the hash, never by
+    logging in as the user (a failed login counts towards FAILED_LOGIN_ATTEMPTS, a successful one takes a
+    MAX_USER_CONNECTIONS slot, and the account's host pattern may not match the operator's address)."""
     if password_changed:
         return True
-    stored = row["native_hash"]
-    if stored is None:  # another auth plugin: cannot compare, so set it only when taking the user over
+    matches = password_matches(str(row["plugin"] or ""), row["auth_string"], password)
+    if matches is None:  # a plugin whose hash cannot be computed: set it only when taking the user over
         return action in ("adopt", "take_over")
-    return stored != native_password_hash(password)
+    return not matches
 
 
 def ensure_grants(session: Session, info: ServerInfo, target: Target, wanted: Wanted, user_existed: bool) -> bool:
@@ -795,7 +842,7 @@ def drop(session: Session, target: Target, kind: str) -> bool:
             f"drop database {target.database!r}", f"DROP DATABASE IF EXISTS {quote_identifier(target.database)}"
         )
         return True
-    if find_account(session, target.user, target.host) is None:
+    if not account_exists(session, target.user, target.host):
         return False
     session.change(f"drop user {target.account}", "DROP USER IF EXISTS %s@%s", (target.user, target.host))
     return True

@@ -106,7 +106,7 @@ databases:
 reason:
   description:
     - V(Connected) on success. On failure V(ServerUnreachable), V(AdminAuthFailed), V(AdminPasswordExpired),
-      V(TLSRequired), V(TLSFailed), V(AdminPrivilegesMissing) or V(ServerError).
+      V(TLSRequired), V(TLSFailed), V(UnsupportedServer), V(AdminPrivilegesMissing) or V(ServerError).
   returned: always
   type: str
 msg:

@@ -226,7 +226,10 @@ class StagedImage:
                 for requirement in (w for w in words[2:] if not w.startswith("-")):
                     name, _, version = requirement.partition("==")
                     assert version, f"RUN {step}: pin {requirement} to a version"
+                    name, _, extras = name.partition("[")
                     assert _venv_version(name) == version, f"the image installs {requirement}; .venv must have it too"
+                    for extra in filter(None, extras.rstrip("]").split(",")):
+                        assert _venv_extra_installed(name, extra), f"{requirement}: .venv lacks what [{extra}] needs"
             elif words[:3] == ["ansible-galaxy", "collection", "install"] and "-r" in words:
                 requirements = self.host_path(words[words.index("-r") + 1])
                 wanted, cached = required_collections(requirements), cached_collections()
@@ -240,6 +243,20 @@ class StagedImage:
                 subprocess.run([str(VENV / "bin" / "python"), "-m", "compileall", "-q", *targets], check=True)
             elif words[0] not in ("chmod", "chown"):  # file modes: the test runs as one user
                 pytest.fail(f"RUN {step}: the staging does not know what this step adds to the image; teach it")
+
+
+def _venv_extra_installed(distribution: str, extra: str) -> bool:
+    """Whether .venv holds every distribution the extra of `distribution` requires."""
+    code = (
+        "import importlib.metadata as m, sys, re\n"
+        "needs = [r for r in m.requires(sys.argv[1]) or [] if re.search(r'extra *== *.' + sys.argv[2] + '.', r)]\n"
+        "[m.version(re.match(r'[A-Za-z0-9_.-]+', r).group()) for r in needs]\n"
+        "print(len(needs))"
+    )
+    result = subprocess.run(
+        [str(VENV / "bin" / "python"), "-c", code, distribution, extra], capture_output=True, text=True
+    )
+    return result.returncode == 0 and result.stdout.strip() not in ("", "0")
 
 
 def _venv_version(distribution: str) -> str:

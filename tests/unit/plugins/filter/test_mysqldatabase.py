@@ -691,6 +691,20 @@ def test_events_for_a_password_the_policy_refused_is_a_warning_naming_the_secret
     assert "Secret shop" in events[1]["message"]
 
 
+def test_an_expired_password_replaced_is_one_warning_naming_the_secret() -> None:
+    events = f.mysqldatabase_events({"password_replaced": True, "password_expired": True}, EVENT_SPEC, False, True)
+    assert [(e["type"], e["reason"]) for e in events] == [("Warning", "PasswordExpired")]
+    assert "Secret shop" in events[0]["message"]
+
+
+@pytest.mark.parametrize(("replaced", "says"), [(False, "was set again"), (True, "set a new one")])
+def test_a_password_changed_by_hand_and_repaired_is_one_warning(replaced: bool, says: str) -> None:
+    result = {"password_set": True, "password_drift_repaired": True, "password_replaced": replaced}
+    events = f.mysqldatabase_events(result, EVENT_SPEC, False, True)
+    assert [(e["type"], e["reason"]) for e in events] == [("Warning", "PasswordRepaired")]
+    assert says in events[0]["message"]
+
+
 def test_events_for_a_no_op_reconcile_are_none() -> None:
     assert f.mysqldatabase_events({"adopted": []}, EVENT_SPEC, False, True) == []
 

@@ -21,6 +21,7 @@ import pymysql
 import pytest
 import yaml
 from ansible.module_utils import basic
+from ansible.module_utils.mysql_password_hashes import native_password_hash
 from ansible.module_utils.mysqldatabase_sql import MySQLDatabaseError, OwnerRecords, Session, grant_database_pattern
 
 from tests.unit.plugins.ansible_doc import ansible_doc
@@ -103,7 +104,7 @@ def test_first_run_creates_database_user_and_exact_grants(mariadb, params):
     assert grants(mariadb, params["username"]) == sorted(
         [
             f"GRANT USAGE ON *.* TO `{params['username']}`@`%` IDENTIFIED BY PASSWORD "
-            f"'{module.native_password_hash(params['password'])}'",
+            f"'{native_password_hash(params['password'])}'",
             f"GRANT ALL PRIVILEGES ON `{grant_database_pattern(params['database'])}`.* TO `{params['username']}`@`%`",
         ]
     )
@@ -415,6 +416,89 @@ def test_password_changed_on_server_is_set_back(mariadb, params):
     result = module.run(params)
 
     assert result["password_set"] and can_use(mariadb, params)
+
+
+def test_password_changed_by_hand_is_reported_as_drift_repaired(mariadb, params):
+    module.run(params)
+    mariadb.query("ALTER USER %s@'%%' IDENTIFIED BY 'changed-by-someone'", (params["username"],))
+
+    result = module.run(params)
+
+    assert result["password_drift_repaired"] and not result["password_replaced"]
+
+
+def test_matching_password_under_ed25519_is_left_alone(mariadb, params):
+    # Compared by computing the plugin's hash: no login as the user, no ALTER USER.
+    module.run(params)
+    mariadb.query(
+        "ALTER USER %s@'%%' IDENTIFIED VIA ed25519 USING PASSWORD(%s)", (params["username"], params["password"])
+    )
+    before = write_counters(mariadb)
+
+    result = module.run(params)
+
+    assert not result["changed"] and not result["password_set"]
+    assert write_counters(mariadb) == before
+
+
+def test_password_changed_by_hand_under_ed25519_is_set_back(mariadb, params):
+    module.run(params)
+    mariadb.query("ALTER USER %s@'%%' IDENTIFIED VIA ed25519 USING PASSWORD('Changed-by-1-DBA')", (params["username"],))
+
+    result = module.run(params)
+
+    assert result["password_set"] and result["password_drift_repaired"] and can_use(mariadb, params)
+
+
+def test_drift_check_never_logs_in_as_the_user(mariadb, params):
+    # A failed login would count towards FAILED_LOGIN_ATTEMPTS and a successful one take a connection slot.
+    module.run(params)
+    mariadb.query("ALTER USER %s@'%%' IDENTIFIED BY 'changed-by-someone'", (params["username"],))
+    before = mariadb.query("SHOW GLOBAL STATUS LIKE 'Aborted_connects'")[0]["Value"]
+
+    module.run(params)
+
+    assert mariadb.query("SHOW GLOBAL STATUS LIKE 'Aborted_connects'")[0]["Value"] == before
+
+
+def test_expired_password_is_replaced_with_the_replacement(mariadb, params):
+    module.run(params)
+    mariadb.query("ALTER USER %s@'%%' PASSWORD EXPIRE", (params["username"],))
+    replaced = {**params, "replacement_password": "Replacement-" + uuid.uuid4().hex}
+
+    result = module.run(replaced)
+
+    assert result["password_replaced"] and result["password_expired"] and not result["password_set"]
+    assert can_use(mariadb, {**params, "password": replaced["replacement_password"]})
+    assert mariadb.query("SELECT password_expired FROM mysql.user WHERE User = %s", (params["username"],)) == [
+        {"password_expired": "N"}
+    ]
+
+
+def test_password_past_its_lifetime_counts_as_expired(mariadb, params):
+    module.run(params)
+    mariadb.query("ALTER USER %s@'%%' PASSWORD EXPIRE INTERVAL 1 DAY", (params["username"],))
+    mariadb.query(
+        "UPDATE mysql.global_priv SET Priv = JSON_SET(Priv, '$.password_last_changed', UNIX_TIMESTAMP() - 90000) "
+        "WHERE User = %s",
+        (params["username"],),
+    )
+    mariadb.query("FLUSH PRIVILEGES")
+
+    result = module.run({**params, "replacement_password": "Replacement-" + uuid.uuid4().hex})
+
+    assert result["password_expired"]
+
+
+def test_locked_account_is_reported_and_stays_locked(mariadb, params):
+    module.run(params)
+    mariadb.query("ALTER USER %s@'%%' ACCOUNT LOCK", (params["username"],))
+
+    error = fail({**params, "password_changed": True, "password": "Other-" + uuid.uuid4().hex})
+
+    assert error.reason == "AccountLocked" and "ACCOUNT UNLOCK" in error.msg
+    locked = mariadb.query("SELECT Priv FROM mysql.global_priv WHERE User = %s", (params["username"],))[0]["Priv"]
+    assert '"account_locked": true' in locked.replace('":true', '": true')
 
 
 def test_password_changed_sets_new_password(mariadb, params):
@@ -1091,3 +1175,16 @@ def test_admin_whose_password_expired_is_admin_password_expired(mariadb, params)
 
     assert error.reason == "AdminPasswordExpired" and admin in error.msg and "Expired-Pa55" not in error.msg
     assert params["database"] not in databases(mariadb)
+
+
+def test_admin_account_on_ed25519_logs_in(mariadb, params, unique):
+    # Hardened MariaDB servers often keep their admin accounts on ed25519 (PyMySQL's [ed25519] extra).
+    admin, password = unique("ed_admin"), "Ed-admin-" + uuid.uuid4().hex
+    mariadb.query("CREATE USER %s@'%%' IDENTIFIED VIA ed25519 USING PASSWORD(%s)", (admin, password))
+    mariadb.query("GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", (admin,))
+    try:
+        result = module.run({**params, "login_user": admin, "login_password": password})
+    finally:
+        mariadb.query("DROP USER %s@'%%'", (admin,))
+
+    assert result["user_created"] and can_use(mariadb, params)
