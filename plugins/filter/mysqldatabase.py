@@ -22,8 +22,25 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import ansible.module_utils
+from ansible import constants as C
 from ansible.errors import AnsibleFilterError
 from ansible.utils.unsafe_proxy import wrap_var
+
+# The controller imports only Ansible's own module_utils; ours, which hold the rules, are configured for modules.
+ansible.module_utils.__path__.extend(p for p in C.DEFAULT_MODULE_UTILS_PATH if p not in ansible.module_utils.__path__)
+from ansible.module_utils.mysqldatabase_rules import (
+    ALL_PRIVILEGES,
+    DELETION_POLICIES,
+    MAX_DATABASE_NAME,
+    MAX_USER_CONNECTIONS,
+    MAX_USER_NAME,
+    PRIVILEGES,
+    RESERVED_DATABASES,
+    RESERVED_USERS,
+    ROTATE_ANNOTATION,
+    SPEC_DEFAULTS,
+)
 
 # URI-unreserved and shell-safe; the leak scanner of the fault suite (faults/leaks.py) knows this set.
 PASSWORD_SPECIALS = "-_"  # noqa: S105 - the alphabet of generated passwords, not a password
@@ -39,37 +56,6 @@ PASSWORD_MAX_LENGTH = 256
 INVALID = "InvalidSpec"
 TOO_LONG = "NameTooLong"
 RESERVED = "ReservedName"
-ROTATE_ANNOTATION = "piwik.pro/rotate-password"
-
-DATABASE_MAX = 64
-# MariaDB's limit; the SQL module refuses more than 32 on MySQL.
-USERNAME_MAX = 80
-RESERVED_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys", "external_mysql_operator"})
-RESERVED_USERS = frozenset({"root", "mariadb.sys", "mysql.sys", "mysql.session", "mysql.infoschema"})
-PRIVILEGES = frozenset(
-    {
-        "ALL PRIVILEGES",
-        "SELECT",
-        "INSERT",
-        "UPDATE",
-        "DELETE",
-        "CREATE",
-        "DROP",
-        "REFERENCES",
-        "INDEX",
-        "ALTER",
-        "CREATE TEMPORARY TABLES",
-        "LOCK TABLES",
-        "EXECUTE",
-        "CREATE VIEW",
-        "SHOW VIEW",
-        "CREATE ROUTINE",
-        "ALTER ROUTINE",
-        "EVENT",
-        "TRIGGER",
-        "DELETE HISTORY",
-    }
-)
 CONNECTION_KEYS = ("host", "port", "database", "username", "password")
 TLS_KEYS = ("sslMode", "ca.crt")
 SECRET_KEYS = frozenset({*CONNECTION_KEYS, "uri", *TLS_KEYS})
@@ -77,7 +63,6 @@ SECRET_KEYS = frozenset({*CONNECTION_KEYS, "uri", *TLS_KEYS})
 SSL_MODES = {"Required": "REQUIRED", "VerifyCA": "VERIFY_CA", "VerifyIdentity": "VERIFY_IDENTITY"}
 TEMPLATE_MAX_KEYS = 32
 TEMPLATE_MAX_VALUE = 4096
-MAX_INT32 = 2147483647
 SHOWN_CHARS = 64
 
 SQL_NAME_RE = re.compile(r"[A-Za-z0-9_$][A-Za-z0-9_$.-]*")
@@ -159,14 +144,14 @@ def _privileges(problems: _Problems, field: str, value: Any) -> list[str]:
     if not isinstance(value, list) or not value:
         problems.add(field, f"must be a non-empty list of privileges, not {_kind(value)}")
         return []
-    names = ["ALL PRIVILEGES" if name == "ALL" else name for name in map(_privilege_name, value)]
+    names = [ALL_PRIVILEGES if name == "ALL" else name for name in map(_privilege_name, value)]
     unknown = [_show(item) for item, name in zip(value, names, strict=True) if name not in PRIVILEGES]
     if unknown:
         allowed = ", ".join(["ALL", *sorted(PRIVILEGES)])
         problems.add(field, f"has {', '.join(unknown[:5])}, not among {allowed}")
         return []
     result = list(dict.fromkeys(names))
-    if "ALL PRIVILEGES" in result and len(result) > 1:
+    if ALL_PRIVILEGES in result and len(result) > 1:
         problems.add(field, "must list ALL PRIVILEGES alone: it already includes the others")
         return []
     return result
@@ -179,10 +164,10 @@ def _privilege_name(item: Any) -> str:
 
 def _integer(problems: _Problems, field: str, value: Any) -> int:
     # bool is an int in Python but `true` is no connection count.
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_INT32:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_USER_CONNECTIONS:
         return int(value)
     shown = str(value) if type(value) is int and len(str(value)) <= 20 else _show(value)
-    problems.add(field, f"must be an integer from 0 to {MAX_INT32}, not {shown}")
+    problems.add(field, f"must be an integer from 0 to {MAX_USER_CONNECTIONS}, not {shown}")
     return 0
 
 
@@ -194,9 +179,9 @@ def _boolean(problems: _Problems, field: str, value: Any) -> bool:
 
 
 def _deletion_policy(problems: _Problems, field: str, value: Any) -> str:
-    if isinstance(value, str) and value in ("Retain", "Delete"):
+    if isinstance(value, str) and value in DELETION_POLICIES:
         return _text(value)
-    problems.add(field, f"must be Retain or Delete, not {_show(value)}")
+    problems.add(field, f"must be {' or '.join(DELETION_POLICIES)}, not {_show(value)}")
     return ""
 
 
@@ -232,8 +217,8 @@ def _secret_template(problems: _Problems, field: str, value: Any) -> dict[str, s
 
 _SQL_NAME_RULE = "characters from A-Z a-z 0-9 _ $ . - (not . or - first)"
 _NameKind = tuple[str, int, frozenset[str]]
-DATABASE_NAME: _NameKind = ("database name", DATABASE_MAX, RESERVED_DATABASES)
-USER_NAME: _NameKind = ("user name", USERNAME_MAX, RESERVED_USERS)
+DATABASE_NAME: _NameKind = ("database name", MAX_DATABASE_NAME, RESERVED_DATABASES)
+USER_NAME: _NameKind = ("user name", MAX_USER_NAME, RESERVED_USERS)
 # spec key -> (settings key, check). The role's defaults are checked by the same functions.
 FIELDS: dict[str, tuple[str, Check]] = {
     "userHost": ("user_host", _pattern(USER_HOST_RE, "1 to 255 characters from A-Z a-z 0-9 . % _ : -")),
@@ -249,16 +234,17 @@ SERVER_NAME = _pattern(DNS_LABEL_RE, "a DNS label: 1 to 63 characters from a-z 0
 SECRET_NAME = _pattern(
     DNS_SUBDOMAIN_RE, "a DNS subdomain: at most 253 characters from a-z 0-9 - ., alphanumeric at both ends", 253
 )
+# For a spec the API server did not default (a CRD without the schema's defaults): the same values.
 BUILTIN_DEFAULTS: dict[str, Any] = {
-    "user_host": "%",
+    "user_host": SPEC_DEFAULTS["userHost"],
     "character_set": "",
     "collation": "",
-    "privileges": ["ALL PRIVILEGES"],
-    "max_user_connections": 0,
+    "privileges": SPEC_DEFAULTS["privileges"],
+    "max_user_connections": SPEC_DEFAULTS["maxUserConnections"],
     "secret_template": {},
-    "deletion_policy": "Retain",
-    "adopt_existing": False,
-    "server": "default",
+    "deletion_policy": SPEC_DEFAULTS["deletionPolicy"],
+    "adopt_existing": SPEC_DEFAULTS["adoptExisting"],
+    "server": SPEC_DEFAULTS["serverRef"]["name"],
 }
 
 

@@ -19,6 +19,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible.module_utils.mysqldatabase_rules import (
+    ALL_PRIVILEGES,
+    MARIADB_ONLY_PRIVILEGES,
+    MAX_DATABASE_NAME,
+    MAX_HOST_NAME,
+    MAX_USER_NAME,
+    MAX_USER_NAME_MYSQL,
+    MAX_USER_NAME_MYSQL_BEFORE_5_7_8,
+    PRIVILEGE_COLUMNS,
+    RESERVED_USERS,
+    SERVER_DATABASES,
+)
+
 try:
     import pymysql
     import pymysql.cursors
@@ -28,35 +41,6 @@ except ImportError as exc:  # pragma: no cover - the operator image and the venv
     pymysql = None
     PYMYSQL_IMPORT_ERROR = str(exc)
 
-RESERVED_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
-# The servers' own accounts and roles (PUBLIC is the role MariaDB 10.11+ grants to everyone), then the
-# administrative accounts and roles of managed services and distributions: Amazon RDS/Aurora, Google
-# Cloud SQL, Azure Database for MySQL, Debian's maintenance account. Compared case-insensitively.
-RESERVED_USERS = frozenset(
-    {
-        "root",
-        "mariadb.sys",
-        "mysql.sys",
-        "mysql.session",
-        "mysql.infoschema",
-        "public",
-        "rdsadmin",
-        "rdsrepladmin",
-        "rds_superuser_role",
-        "aws_load_s3_access",
-        "aws_select_s3_access",
-        "aws_lambda_access",
-        "cloudsqlsuperuser",
-        "cloudsqladmin",
-        "cloudsqlreplica",
-        "cloudsqlimport",
-        "cloudsqlexport",
-        "azure_superuser",
-        "debian-sys-maint",
-    }
-)
-MAX_DATABASE_NAME = 64
-MAX_HOST_NAME = 255
 MAX_OWNER_FIELD = 255
 MAX_LOCK_NAME = 64
 LOCK_WAIT_SECONDS = 10
@@ -85,31 +69,6 @@ SAFE_TEXT_ERRORS = frozenset(
     {1044, 1045, 1142, 1205, 1211, 1213, 1227, 1290, 1396, 1410, 1470, 1698, 1819, 1820, 1862, 2006, 2013, 3638}
 )
 
-# Privilege name -> its column in mysql.db. The GRANT keyword is the key itself, so SQL is only
-# ever built from these constants, never from the caller's string.
-PRIVILEGE_COLUMNS = {
-    "SELECT": "Select_priv",
-    "INSERT": "Insert_priv",
-    "UPDATE": "Update_priv",
-    "DELETE": "Delete_priv",
-    "CREATE": "Create_priv",
-    "DROP": "Drop_priv",
-    "REFERENCES": "References_priv",
-    "INDEX": "Index_priv",
-    "ALTER": "Alter_priv",
-    "CREATE TEMPORARY TABLES": "Create_tmp_table_priv",
-    "LOCK TABLES": "Lock_tables_priv",
-    "EXECUTE": "Execute_priv",
-    "CREATE VIEW": "Create_view_priv",
-    "SHOW VIEW": "Show_view_priv",
-    "CREATE ROUTINE": "Create_routine_priv",
-    "ALTER ROUTINE": "Alter_routine_priv",
-    "EVENT": "Event_priv",
-    "TRIGGER": "Trigger_priv",
-    "DELETE HISTORY": "Delete_history_priv",
-}
-ALL_PRIVILEGES = "ALL PRIVILEGES"
-MARIADB_ONLY_PRIVILEGES = frozenset({"DELETE HISTORY"})
 GRANT_OPTION_COLUMN = "Grant_priv"
 
 
@@ -170,7 +129,7 @@ def validate_database_name(database: str, metadata_schema: str) -> None:
         )
     if database.lower().startswith("#mysql50#"):
         raise invalid_spec(f"The database name {database!r} uses MySQL's reserved #mysql50# prefix; {hint}.")
-    if database.casefold() in RESERVED_DATABASES | {metadata_schema.casefold()}:
+    if database.casefold() in SERVER_DATABASES | {metadata_schema.casefold()}:
         raise MySQLDatabaseError(
             "ReservedName",
             f"The database name {database!r} is reserved for the server or the operator; {hint} to another name.",
@@ -201,7 +160,7 @@ def validate_user_host(host: str) -> None:
 
 def validate_metadata_schema(schema: str) -> None:
     _check_text("metadata schema", schema, "set it to a plain name such as external_mysql_operator")
-    if len(schema) > MAX_DATABASE_NAME or schema.casefold() in RESERVED_DATABASES:
+    if len(schema) > MAX_DATABASE_NAME or schema.casefold() in SERVER_DATABASES:
         raise invalid_spec(f"The metadata schema {schema!r} is too long or reserved for the server.")
 
 
@@ -292,8 +251,8 @@ class ServerInfo:
     def user_name_limit(self) -> int:
         """Longest account name: 80 on MariaDB, 32 on MySQL >= 5.7.8, 16 before."""
         if self.flavor == "mariadb":
-            return 80
-        return 32 if version_tuple(self.version) >= (5, 7, 8) else 16
+            return MAX_USER_NAME
+        return MAX_USER_NAME_MYSQL if version_tuple(self.version) >= (5, 7, 8) else MAX_USER_NAME_MYSQL_BEFORE_5_7_8
 
 
 def error_code(exc: BaseException) -> int:

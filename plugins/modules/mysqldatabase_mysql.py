@@ -331,6 +331,7 @@ from dataclasses import dataclass
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.mysql_password_hashes import password_matches
+from ansible.module_utils.mysqldatabase_rules import MAX_USER_CONNECTIONS, METADATA_SCHEMA
 from ansible.module_utils.mysqldatabase_sql import (
     MAX_OWNER_FIELD,
     GrantState,
@@ -387,7 +388,7 @@ ARGUMENT_SPEC = {
     "owner_uid": {"type": "str", "required": True},
     "adopt_existing": {"type": "bool", "default": False},
     "deletion_policy": {"type": "str", "choices": ["Retain", "Delete"], "default": "Retain"},
-    "metadata_schema": {"type": "str", "default": "external_mysql_operator"},
+    "metadata_schema": {"type": "str", "default": METADATA_SCHEMA},
 }
 DEFAULTS = {name: spec.get("default") for name, spec in ARGUMENT_SPEC.items()}
 
@@ -418,8 +419,8 @@ def check_params(params: dict) -> None:
         return  # cleanup must never be blocked by a spec that present refused
     if not params["password"]:
         raise invalid_spec("A password is required when state=present.")
-    if not 0 <= params["max_user_connections"] <= 4294967295:
-        raise invalid_spec("spec.maxUserConnections must be between 0 and 4294967295.")
+    if not 0 <= params["max_user_connections"] <= MAX_USER_CONNECTIONS:
+        raise invalid_spec(f"spec.maxUserConnections must be between 0 and {MAX_USER_CONNECTIONS}.")
     validate_database_name(params["database"], params["metadata_schema"])
     validate_user_host(params["user_host"])
     normalize_privileges(params["privileges"])

@@ -116,6 +116,7 @@ msg:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.mysqldatabase_rules import METADATA_SCHEMA
 from ansible.module_utils.mysqldatabase_sql import (
     MySQLDatabaseError,
     Session,
@@ -129,7 +130,7 @@ from ansible.module_utils.mysqldatabase_sql import (
 
 ARGUMENT_SPEC = {
     **login_argument_spec(query_timeout=30),
-    "metadata_schema": {"type": "str", "default": "external_mysql_operator"},
+    "metadata_schema": {"type": "str", "default": METADATA_SCHEMA},
 }
 
 

@@ -37,6 +37,7 @@ PRELOADED = (
     "urllib.request",
     "pymysql",
     "pymysql.cursors",
+    "ansible.module_utils.mysql_password_hashes",
     "ansible.module_utils.mysqldatabase_k8s",
     "ansible.module_utils.mysqldatabase_secrets",
     "ansible.module_utils.mysqldatabase_sql",

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import yaml
+from ansible.module_utils import mysqldatabase_rules as rules
 from ansible.module_utils.mysqldatabase_sql import TLS_MODES
 from ansible.module_utils.mysqlserver import DEFAULT_PORT
 
@@ -42,3 +43,35 @@ def test_secret_keys_the_crd_reserves_are_the_ones_the_operator_writes() -> None
     rule = next(v["rule"] for v in template["x-kubernetes-validations"] if "!(k in" in v["rule"])
     reserved = set(re.findall(r"'([^']+)'", rule))
     assert reserved == set(_filter_module().SECRET_KEYS)
+
+
+def _database_spec() -> dict[str, Any]:
+    return _schema("piwik.pro_mysqldatabases.yaml")["properties"]["spec"]["properties"]
+
+
+def test_every_default_of_the_database_crd_is_the_rules_default() -> None:
+    spec = _database_spec()
+    assert {field: spec[field].get("default") for field in rules.SPEC_DEFAULTS} == rules.SPEC_DEFAULTS
+    assert spec["serverRef"]["properties"]["name"]["default"] == rules.SPEC_DEFAULTS["serverRef"]["name"]
+
+
+def test_the_database_crd_has_defaults_only_where_the_rules_define_them() -> None:
+    # databaseName, username and secretName default to metadata.name, which a schema cannot say.
+    defaulted = {field for field, schema in _database_spec().items() if "default" in schema}
+    assert defaulted == set(rules.SPEC_DEFAULTS)
+
+
+def test_limits_and_enums_of_the_database_crd_are_the_rules() -> None:
+    spec = _database_spec()
+    assert spec["databaseName"]["maxLength"] == rules.MAX_DATABASE_NAME
+    assert spec["username"]["maxLength"] == rules.MAX_USER_NAME
+    assert f"{{1,{rules.MAX_HOST_NAME}}}" in spec["userHost"]["pattern"]
+    assert spec["maxUserConnections"]["maximum"] == rules.MAX_USER_CONNECTIONS
+    assert set(spec["privileges"]["items"]["enum"]) == {"ALL", *rules.PRIVILEGES}
+    assert tuple(spec["deletionPolicy"]["enum"]) == rules.DELETION_POLICIES
+
+
+def test_immutability_rules_read_an_unset_field_as_its_default() -> None:
+    rules_text = " ".join(v["rule"] for v in _schema("piwik.pro_mysqldatabases.yaml")["x-kubernetes-validations"])
+    assert f"self.spec.userHost : '{rules.SPEC_DEFAULTS['userHost']}'" in rules_text
+    assert f"self.spec.serverRef.name : '{rules.SPEC_DEFAULTS['serverRef']['name']}'" in rules_text

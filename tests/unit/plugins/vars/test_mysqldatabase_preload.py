@@ -15,7 +15,7 @@ PROBE = """
 import json, sys
 from ansible.plugins.loader import vars_loader, filter_loader
 (plugin,) = [p for p in vars_loader.all() if p.ansible_name.endswith("mysqldatabase_preload")]
-ours = ("ansible.module_utils.mysqldatabase", "ansible.module_utils.mysqlserver")
+ours = ("ansible.module_utils.mysqldatabase", "ansible.module_utils.mysqlserver", "ansible.module_utils.mysql_")
 before = sorted(n for n in sys.modules if n.startswith(("pymysql", *ours)))
 variables = plugin.get_vars(None, "/nonexistent", [])
 after = [n for n in sys.modules if n in ("ansible.module_utils.basic", "urllib.request", "pymysql.cursors")
@@ -37,7 +37,9 @@ def test_first_use_imports_the_modules_libraries_and_loads_the_filters() -> None
     assert seen["before"] == []
     assert seen["after"] == [
         "ansible.module_utils.basic",
+        "ansible.module_utils.mysql_password_hashes",
         "ansible.module_utils.mysqldatabase_k8s",
+        "ansible.module_utils.mysqldatabase_rules",
         "ansible.module_utils.mysqldatabase_secrets",
         "ansible.module_utils.mysqldatabase_sql",
         "ansible.module_utils.mysqlserver",
