@@ -141,8 +141,20 @@ deploy: go-tools ## Deploy CRD, RBAC and the manager with image IMG to the clust
 	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
 	$(KUSTOMIZE) build config/default | $(KUBECTL) apply -f -
 
+# Deleting the CRDs deletes every MySQLDatabase, whose finalizers (dropping Delete-policy databases) would
+# race the operator's own deletion and leave the CRDs stuck. So undeploy refuses while any MySQLDatabase
+# exists (README: Uninstall says how to delete them or keep their databases), deletes the MySQLServers
+# while the operator still runs (they own nothing on the servers), then everything deploy applied.
 .PHONY: undeploy
-undeploy: go-tools ## Remove everything deploy applied (the CRD too, so every MySQLDatabase goes).
+undeploy: go-tools ## Remove what deploy applied; refuses while MySQLDatabases exist (README: Uninstall).
+	@if [ -n "$$($(KUBECTL) get crd mysqldatabases.piwik.pro --ignore-not-found -o name)" ]; then \
+	  left="$$($(KUBECTL) get mysqldatabases.piwik.pro --all-namespaces -o name)" || exit 1; \
+	  if [ -n "$$left" ]; then \
+	    echo "undeploy: these MySQLDatabases still exist; delete them first (each by its deletionPolicy) or" \
+	         "remove their finalizers to keep their databases (README: Uninstall):" >&2; \
+	    echo "$$left" >&2; exit 1; fi; fi
+	@if [ -n "$$($(KUBECTL) get crd mysqlservers.piwik.pro --ignore-not-found -o name)" ]; then \
+	  $(KUBECTL) delete mysqlservers.piwik.pro --all --wait --timeout=120s; fi
 	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found -f -
 
 ##@ OLM bundle and catalog
@@ -206,7 +218,7 @@ lint: venv collections ## ruff, yamllint, ansible-lint (production profile) and 
 	$(VENV)/bin/hadolint Dockerfile bundle.Dockerfile
 
 .PHONY: test-unit
-test-unit: venv collections ## Unit tests (need nothing running).
+test-unit: venv collections mariadb ## Unit tests (need nothing running; the SQL module's start a throwaway MariaDB).
 	$(PY) -m pytest tests/unit -q
 
 .PHONY: test-e2e
