@@ -386,14 +386,26 @@ def mysqldatabase_password_choice(app_secret: Mapping, rotate_token: str = "", l
     token = rotate_token if isinstance(rotate_token, str) else ""
     rotation_asked = token != "" and token != str(app_secret.get("rotation") or "")
     kept = str(app_secret.get("password") or "")
-    is_new = kept == "" or rotation_asked
+    refused = kept != "" and not _acceptable_secret_password(kept)
+    is_new = kept == "" or rotation_asked or refused
     return wrap_var(
         {
             "value": mysqldatabase_password(length) if is_new else kept,
             "is_new": is_new,
             "rotation_requested": rotation_asked and bool(app_secret.get("exists")),
+            "secret_password_refused": refused,
             "replacement": mysqldatabase_password(length),
         }
+    )
+
+
+def _acceptable_secret_password(password: str) -> bool:
+    """Whether a password found in the application Secret may be set on the server: one the operator could
+    have generated (its alphabet, PASSWORD_MIN_LENGTH to PASSWORD_MAX_LENGTH characters). The Secret is
+    where the password lives, so one edited there by hand is set on the server (a Warning event says so);
+    a short or odd one is replaced by a generated one instead, never weakening the account."""
+    return PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH and all(
+        char in PASSWORD_ALPHABET for char in password
     )
 
 
@@ -463,7 +475,11 @@ def mysqldatabase_secret_data(conn: Mapping, template: Mapping | None = None) ->
 
 
 def mysqldatabase_events(
-    result: Mapping, spec: Mapping, rotation_requested: bool = False, secret_existed: bool = True
+    result: Mapping,
+    spec: Mapping,
+    rotation_requested: bool = False,
+    secret_existed: bool = True,
+    secret_password_refused: bool = False,
 ) -> list[dict[str, str]]:
     """Return the Kubernetes events a successful reconcile reports, from the SQL module's result.
 
@@ -531,6 +547,13 @@ def mysqldatabase_events(
             "Warning",
             "GrantsRepaired",
             f"Grants of user {user} differed and were restored to {', '.join(spec['privileges'])} on {database}",
+        ),
+        (
+            secret_password_refused,
+            "Warning",
+            "SecretPasswordRefused",
+            f"The password in Secret {spec['secret_name']} was edited to one the operator does not set (fewer "
+            f"than {PASSWORD_MIN_LENGTH} characters or characters outside A-Z a-z 0-9 - _); wrote a new one",
         ),
         (
             not secret_existed and not result.get("user_created"),

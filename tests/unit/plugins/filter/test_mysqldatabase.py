@@ -590,7 +590,8 @@ def test_incomplete_connection_is_a_programming_error(conn: Any) -> None:
 # --- mysqldatabase_password_choice ---
 
 ABSENT = {"exists": False, "owned": False, "password": "", "rotation": "", "data": {}}
-OWNED = {"exists": True, "owned": True, "password": "kept-pw", "rotation": "r1", "data": {}}
+KEPT = "Kept-password-0f-the-Secret_1"
+OWNED = {"exists": True, "owned": True, "password": KEPT, "rotation": "r1", "data": {}}
 
 
 def test_password_choice_generates_one_for_a_new_secret() -> None:
@@ -601,11 +602,24 @@ def test_password_choice_generates_one_for_a_new_secret() -> None:
 def test_password_choice_keeps_the_secrets_password() -> None:
     choice = f.mysqldatabase_password_choice(OWNED, "r1")
     assert {key: value for key, value in choice.items() if key != "replacement"} == {
-        "value": "kept-pw",
+        "value": KEPT,
         "is_new": False,
         "rotation_requested": False,
+        "secret_password_refused": False,
     }
-    assert f.mysqldatabase_password_choice(OWNED, "")["value"] == "kept-pw"
+    assert f.mysqldatabase_password_choice(OWNED, "")["value"] == KEPT
+
+
+def test_password_choice_keeps_a_password_generated_before_symbols_were_added() -> None:
+    older = "a" * 16 + "B" * 16  # [A-Za-z0-9] only, as generated before every class was required
+    assert f.mysqldatabase_password_choice({**OWNED, "password": older}, "r1")["value"] == older
+
+
+@pytest.mark.parametrize("edited", ["hunter2", "x" * 21, "has space in it and is long enough", "quote'" * 5, "a" * 257])
+def test_password_choice_replaces_a_password_edited_to_one_it_would_not_set(edited: str) -> None:
+    choice = f.mysqldatabase_password_choice({**OWNED, "password": edited}, "r1", 24)
+    assert choice["is_new"] and choice["secret_password_refused"] and not choice["rotation_requested"]
+    assert choice["value"] != edited and len(choice["value"]) == 24
 
 
 def test_password_choice_has_a_new_replacement_for_a_refused_password() -> None:
@@ -619,7 +633,7 @@ def test_password_choice_has_a_new_replacement_for_a_refused_password() -> None:
 def test_password_choice_rotates_on_a_new_token() -> None:
     choice = f.mysqldatabase_password_choice(OWNED, "r2")
     assert (choice["is_new"], choice["rotation_requested"]) == (True, True)
-    assert choice["value"] not in ("kept-pw", "")
+    assert choice["value"] not in (KEPT, "")
 
 
 def test_password_choice_for_a_secret_without_password_or_with_a_token_at_creation() -> None:
@@ -703,6 +717,12 @@ def test_a_password_changed_by_hand_and_repaired_is_one_warning(replaced: bool, 
     events = f.mysqldatabase_events(result, EVENT_SPEC, False, True)
     assert [(e["type"], e["reason"]) for e in events] == [("Warning", "PasswordRepaired")]
     assert says in events[0]["message"]
+
+
+def test_a_refused_secret_password_is_a_warning_that_never_shows_it() -> None:
+    events = f.mysqldatabase_events({"password_set": True}, EVENT_SPEC, False, True, True)
+    assert [(e["type"], e["reason"]) for e in events] == [("Warning", "SecretPasswordRefused")]
+    assert "Secret shop" in events[0]["message"]
 
 
 def test_events_for_a_no_op_reconcile_are_none() -> None:
