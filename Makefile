@@ -247,7 +247,7 @@ bench: tools ## Benchmark the real operator on its own local environment; JSON t
 
 # FAULTS_PROFILE=ci is the reduced form `make test` runs (tests/e2e/test_faults.py); FAULTS_SEED picks the random points.
 .PHONY: faults
-faults: tools ## Fault and hostile-input suite on its own local environment; JSON to FAULTS_OUT (else stdout).
+faults: tools ## Fault and hostile-input suite on its own local environment (FAULTS_SERVER=default|hardened); JSON to FAULTS_OUT.
 	$(PY) -m external_mysql_operator.faults
 
 .PHONY: test

@@ -41,14 +41,20 @@ class Context:
         return random.Random(f"{self.settings.seed}:{case}")  # noqa: S311 - fault timing, not secrets
 
     def manifest(self, ref: CrRef, spec: dict[str, Any] | None = None) -> dict[str, Any]:
-        """A CR the suite owns: deletionPolicy Delete (cleanup leaves an empty server); some at verbosity 7."""
+        """A CR the suite owns, on the server under test: deletionPolicy Delete (cleanup leaves an empty
+        server); some at verbosity 7."""
         self.created += 1
         annotations = {}
+        full_spec = {"deletionPolicy": "Delete", **self.stack.target.server_ref(), **(spec or {})}
         if self.created % self.settings.profile.verbose_every == 1:
             annotations[crs.VERBOSITY_ANNOTATION] = "7"
         if self.created == 1 and self.control:
+            # The leak scan must find this fake secret in every kind of place it scans: the CR (API texts),
+            # ansible-runner's artifacts, and the operator's log, which prints the normalised spec (with
+            # secretTemplate) of a CR at verbosity 7 (the first CR has it).
             annotations[crs.CONTROL_ANNOTATION] = self.control
-        return crs.body(ref, {"deletionPolicy": "Delete", **(spec or {})}, annotations)
+            full_spec["secretTemplate"] = {crs.CONTROL_KEY: self.control}
+        return crs.body(ref, full_spec, annotations)
 
     def create(self, refs: Iterable[CrRef], spec: dict[str, Any] | None = None, parallel: int = 1) -> list[CrRef]:
         refs = list(refs)
@@ -97,10 +103,13 @@ class Context:
         return healths
 
     def check_orphans(self, result: CaseResult) -> None:
-        orphans = crs.poll(lambda: self.health.scan_orphans() or ["none"], timeout=60)
-        found = [o for o in orphans or [] if o != "none"]
-        result.details["orphans"] = len(found)
-        result.problems += [f"orphan: {orphan}" for orphan in found]
+        found = self.health.scan_orphans_or_fail(result.name)
+        if found is None:
+            result.details["orphans"] = "the scan could not run"
+            result.problems.append("the orphan scan could not run")
+        else:
+            result.details["orphans"] = len(found)
+            result.problems += [f"orphan: {orphan}" for orphan in found]
         self.capture_status(result.name)
 
     def capture_status(self, where: str) -> None:

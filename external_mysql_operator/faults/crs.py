@@ -19,6 +19,7 @@ SERVER_PLURAL, SERVER_KIND = "mysqlservers", "MySQLServer"  # cluster-scoped
 VERBOSITY_ANNOTATION = "ansible.sdk.operatorframework.io/verbosity"
 POKE_ANNOTATION = "faults.piwik.pro/poke"  # any change of it makes ansible-operator reconcile
 CONTROL_ANNOTATION = "faults.piwik.pro/leak-scan-control"  # a fake secret every scanned place must show
+CONTROL_KEY = "leak-scan-control"  # the same, as a secretTemplate key of the first CR
 REQUEST_TIMEOUT = 15
 
 log = logging.getLogger(__name__)

@@ -1,14 +1,17 @@
 """ "Healthy", checked from outside the operator, and the orphan scan.
 
 A MySQLDatabase is healthy when it is Ready for its current generation, its Secret's credentials log
-in to MariaDB, and that user sees exactly its own database. The server holds an orphan when a
-database, user or ownership record is there that no existing MySQLDatabase accounts for.
+in to the server under test (over TLS, verified against the Secret's ca.crt, when the Secret carries one;
+a TLS-only server must see an encrypted session), that user sees exactly its own database and holds no
+global privilege and no role. The server holds an orphan when a database, user or ownership record is
+there that no existing MySQLDatabase accounts for.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import ssl
 import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -35,17 +38,26 @@ class CrHealth:
     secret: bool = False
     login: bool = False
     own_database_only: bool = False
+    no_global_privileges: bool = False
     password: str = ""
     problem: str = ""
 
     @property
     def healthy(self) -> bool:
-        return self.ready and self.secret and self.login and self.own_database_only
+        return self.ready and self.secret and self.login and self.own_database_only and self.no_global_privileges
 
     @property
     def credentials_broken(self) -> bool:
-        """A Secret exists but its credentials do not work or see more (or less) than their database."""
-        return self.secret and not (self.login and self.own_database_only)
+        """A Secret exists but its credentials do not work, see more (or less) than their database, or
+        hold anything on the whole server."""
+        return self.secret and not (self.login and self.own_database_only and self.no_global_privileges)
+
+
+def global_privileges(user_privileges: Iterable[str], roles: Iterable[str]) -> list[str]:
+    """What an application account holds on the whole server, from its own view of
+    information_schema.USER_PRIVILEGES (USAGE is no privilege) and APPLICABLE_ROLES (a role may carry any)."""
+    held = sorted({str(p).upper() for p in user_privileges} - {"USAGE"})
+    return held + [f"role {role}" for role in sorted({str(r) for r in roles})]
 
 
 @dataclass(frozen=True)
@@ -105,29 +117,26 @@ class HealthChecker:
         health.password = values.get("password", "")
         self.remember_password(health.ref, health.password)
         try:
-            conn = pymysql.connect(
-                host=values["host"],
-                port=int(values["port"]),
-                user=values["username"],
-                password=values["password"],
-                database=values["database"],
-                connect_timeout=5,
-                read_timeout=15,
-            )
-        except (pymysql.MySQLError, KeyError, ValueError) as err:
+            conn = app_connect(values)
+        except (pymysql.MySQLError, KeyError, ValueError, ssl.SSLError) as err:
             code = err.args[0] if isinstance(err, pymysql.MySQLError) and err.args else type(err).__name__
             health.problem = f"login with the Secret failed ({code})"
             return
-        health.login = True
         try:
-            with conn.cursor() as cur:
-                cur.execute("SHOW DATABASES")
-                visible = {str(row[0]) for row in cur.fetchall()} - HIDDEN_DATABASES
+            seen = _session_view(conn)
         finally:
             conn.close()
-        health.own_database_only = visible == {database}
+        health.login = bool(seen.cipher) or not self.stack.target.tls_required
+        if not health.login:
+            health.problem = "the Secret logged in without TLS on a TLS-only server"
+            return
+        health.own_database_only = seen.databases == {database}
+        held = global_privileges(seen.privileges, seen.roles)
+        health.no_global_privileges = not held
         if not health.own_database_only:
-            health.problem = f"user sees {sorted(visible)}, not exactly [{database!r}]"
+            health.problem = f"user sees {sorted(seen.databases)}, not exactly [{database!r}]"
+        elif held:
+            health.problem = f"user holds global privileges: {', '.join(held)}"
 
     def remember_password(self, ref: CrRef, password: str) -> None:
         if password and password not in self.book.values:
@@ -188,6 +197,16 @@ class HealthChecker:
             if (str(user), str(host).lower()) not in self.baseline.users:
                 self.book.add_hash(f"password of user '{user}'@'{host}' (seen on the server)", str(native_hash or ""))
 
+    def scan_orphans_or_fail(self, where: str) -> list[str] | None:
+        """The orphans now; None, with the failure in the findings, when the scan could not run for 60 s
+        (a scan that did not run must never read as zero orphans)."""
+        found = poll(lambda: ["scanned", *self.scan_orphans()], timeout=60, interval=2)
+        if found is None:
+            self.findings.orphan_scans_failed.append(where)
+            self.findings.errors.append(f"orphan scan after {where} could not run (the server did not answer for 60 s)")
+            return None
+        return found[1:]
+
     def scan_orphans(self) -> list[str]:
         """Databases, users and ownership records no existing MySQLDatabase accounts for."""
         live = {cr["metadata"]["uid"] for cr in self.stack.crs.list_all()}
@@ -211,6 +230,46 @@ class HealthChecker:
         ]
         self.findings.orphans.update(orphans)
         return orphans
+
+
+@dataclass(frozen=True)
+class SessionView:
+    cipher: str  # Ssl_cipher of the session; '' without TLS
+    databases: set[str]
+    privileges: list[str]  # its global privileges as it sees them (information_schema.USER_PRIVILEGES)
+    roles: list[str]  # roles granted to it (information_schema.APPLICABLE_ROLES)
+
+
+def app_connect(values: dict[str, str]) -> pymysql.connections.Connection:
+    """Log in as an application would with its Secret: over TLS verified against the Secret's ca.crt when
+    it carries one (and the server's name too with sslMode VERIFY_IDENTITY), else plain."""
+    context = None
+    if values.get("ca.crt"):
+        context = ssl.create_default_context(cadata=values["ca.crt"])
+        context.check_hostname = values.get("sslMode") == "VERIFY_IDENTITY"
+    return pymysql.connect(
+        host=values["host"],
+        port=int(values["port"]),
+        user=values["username"],
+        password=values["password"],
+        database=values["database"],
+        ssl=context,
+        connect_timeout=5,
+        read_timeout=15,
+    )
+
+
+def _session_view(conn: pymysql.connections.Connection) -> SessionView:
+    with conn.cursor() as cur:
+        cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        row = cur.fetchone()
+        cur.execute("SHOW DATABASES")
+        databases = {str(r[0]) for r in cur.fetchall()} - HIDDEN_DATABASES
+        cur.execute("SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES")
+        privileges = [str(r[0]) for r in cur.fetchall()]
+        cur.execute("SELECT ROLE_NAME FROM information_schema.APPLICABLE_ROLES")
+        roles = [str(r[0]) for r in cur.fetchall()]
+    return SessionView(str(row[1]) if row else "", databases, privileges, roles)
 
 
 def sql_rows(stack: FaultStack, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

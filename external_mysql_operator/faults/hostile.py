@@ -1,16 +1,19 @@
 """The hostile corpus: every entry of hostile_corpus.yaml is applied as a MySQLDatabase (or, with
 `kind: MySQLServer`, as a MySQLServer) and must be refused.
 
-Refused means: the API rejects it (the CRD schema, 4xx), or the operator reports Ready=False with the
-expected reason, or, for free text the operator only passes on (annotations, secretTemplate values,
+Refused means: the API rejects it (4xx: Kubernetes' own validation of names, labels and annotations, or
+our CRD's schema and CEL rules, which count as the operator's), or the operator reports Ready=False with
+the expected reason, or, for free text the operator only passes on (annotations, secretTemplate values,
 pruned unknown fields), the CR works and the text arrives verbatim, never evaluated. In every case no
-canary file appears (each entry's `lookup('pipe', 'touch ...')` names its own), and nothing of
-another CR or of the server's system schemas changes (snapshots before, after and after deletion).
+canary file appears (each entry's `lookup('pipe', 'touch ...')` names its own; canaries.py looks after
+every phase, deletion included), and nothing of another CR or of the server's system schemas changes
+(snapshots before, after and after deletion). Entries that name no server use the server under test.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
 import secrets
@@ -23,8 +26,8 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from ..localenv.config import OPERATOR_NAMESPACE
-from . import crs, servers, snapshot
+from ..localenv.config import OPERATOR_NAMESPACE, SERVER_SECRET_NAME, State
+from . import canaries, crs, servers, snapshot
 from .context import Context
 from .crs import KIND, SERVER_KIND, CrRef, is_current, poll, ready_condition
 from .health import sql_rows
@@ -36,6 +39,9 @@ NAMESPACE, OTHER_NAMESPACE = "faults-hostile", "faults-hostile-other"
 BYSTANDERS = ("bystander", "hxwild")  # hxwild: what a `_` wildcard in h_wild would also match
 DBA = "faults_dba"
 CANARY = "@CANARY@"
+# Placeholders for what differs between the server profiles, and their values for `default`.
+ADMIN_USER, SERVER_SECRET = "@ADMIN_USER@", "@SERVER_SECRET@"
+DEFAULT_VALUES = {ADMIN_USER: State().mysql_admin_user, SERVER_SECRET: SERVER_SECRET_NAME}
 ROTATED_ANNOTATION = "piwik.pro/password-rotation"
 ROTATE_ANNOTATION = "piwik.pro/rotate-password"
 PLACEHOLDER = re.compile(r"\{(host|port|database|username|password)\}")
@@ -59,13 +65,15 @@ _CorpusLoader.add_constructor("!repeat", _repeat)
 _CorpusLoader.add_constructor("!keys", _keys)
 
 
-def _fill(value: Any, canary: str) -> Any:
+def _fill(value: Any, values: dict[str, str]) -> Any:
     if isinstance(value, str):
-        return value.replace(CANARY, canary)
+        for placeholder, text in values.items():
+            value = value.replace(placeholder, text)
+        return value
     if isinstance(value, list):
-        return [_fill(item, canary) for item in value]
+        return [_fill(item, values) for item in value]
     if isinstance(value, dict):
-        return {_fill(key, canary): _fill(item, canary) for key, item in value.items()}
+        return {_fill(key, values): _fill(item, values) for key, item in value.items()}
     return value
 
 
@@ -80,10 +88,12 @@ class Entry:
     annotations: dict[str, str] = field(default_factory=dict)
     canary: Path = Path()
 
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self, server_ref: dict[str, Any] | None = None) -> dict[str, Any]:
+        """As applied: a MySQLDatabase entry's mapping spec gets deletionPolicy Delete and `server_ref` (the
+        server under test) unless it sets its own."""
         spec = self.spec
-        if not self.ref.is_server and isinstance(spec, dict) and "deletionPolicy" not in spec:
-            spec = {**spec, "deletionPolicy": "Delete"}
+        if not self.ref.is_server and isinstance(spec, dict):
+            spec = {"deletionPolicy": "Delete", **({} if "serverRef" in spec else server_ref or {}), **spec}
         manifest = crs.body(self.ref, None, self.annotations, self.labels)
         manifest["spec"] = spec
         return manifest
@@ -102,12 +112,14 @@ class Entry:
         return str(self.spec.get("username") or self.ref.name)
 
 
-def load_corpus(path: Path, canaries: Path) -> list[Entry]:
+def load_corpus(path: Path, canary_folder: Path, values: dict[str, str] | None = None) -> list[Entry]:
+    """The entries, with @CANARY@ as each one's canary file and the server profile's `values` (default:
+    DEFAULT_VALUES) for the other placeholders."""
     raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_CorpusLoader)  # noqa: S506 - SafeLoader subclass
     entries = []
     for index, item in enumerate(raw["entries"]):
-        canary = canaries / item["id"]
-        item = _fill(item, str(canary))
+        canary = canary_folder / item["id"]
+        item = _fill(item, {**(values or DEFAULT_VALUES), CANARY: str(canary)})
         kind, name = item.get("kind", KIND), item.get("name", f"h-{index:03d}")
         if kind not in (KIND, SERVER_KIND):
             raise ValueError(f"corpus entry {item['id']}: kind must be {KIND} or {SERVER_KIND}, not {kind!r}")
@@ -135,6 +147,25 @@ class Outcome:
     message: str = ""
     refused: bool = False
     note: str = ""
+    refuser: str = ""  # who refused it at the API: "kubernetes" or "operator" (our CRD)
+
+
+def api_refuser(body: str | None) -> str:
+    """Who refused a create, from the API's Status body: "kubernetes" when every cause names metadata
+    (Kubernetes' own validation of names, labels and annotations: our CRD validates no metadata), else
+    "operator" (our CRD's schema and CEL rules, which count as the operator's refusals)."""
+    try:
+        status = json.loads(body or "")
+    except ValueError:
+        return "operator"
+    causes = (status.get("details") or {}).get("causes") or [] if isinstance(status, dict) else []
+    fields = [str(cause.get("field", "")) for cause in causes if isinstance(cause, dict)]
+    return "kubernetes" if fields and all(field.startswith("metadata.") for field in fields) else "operator"
+
+
+def target_values(ctx: Context) -> dict[str, str]:
+    target = ctx.stack.target
+    return {ADMIN_USER: target.admin_user, SERVER_SECRET: target.credentials}
 
 
 def _setup(ctx: Context) -> list[CrRef]:
@@ -142,12 +173,12 @@ def _setup(ctx: Context) -> list[CrRef]:
     core = ctx.stack.crs.core
     for namespace in (NAMESPACE, OTHER_NAMESPACE):
         ctx.stack.crs.ensure_namespace(namespace)
-    state = ctx.stack.state
+    target = ctx.stack.target
     planted = [
         # Admin credentials in the tenant's own namespace: no MySQLServer may read them.
-        (NAMESPACE, "evil-server", {"username": state.mysql_admin_user, "password": "not-the-password"}),
+        (NAMESPACE, "evil-server", {"username": target.admin_user, "password": "not-the-password"}),
         # Working admin credentials in the operator's namespace that no MySQLServer names: never used either.
-        (OPERATOR_NAMESPACE, "rogue", {"username": state.mysql_admin_user, "password": state.mysql_admin_password}),
+        (OPERATOR_NAMESPACE, "rogue", {"username": target.admin_user, "password": target.admin_password}),
         (NAMESPACE, "foreign-secret", {"note": "belongs to nobody"}),
     ]
     for namespace, name, data in planted:
@@ -166,7 +197,8 @@ def _administrator(ctx: Context, create: bool) -> None:
     if not create:
         sql_rows(ctx.stack, "DROP USER IF EXISTS %s@'%%'", (DBA,))
         return
-    password = secrets.token_urlsafe(24)
+    # What simple_password_check on the hardened server demands: a digit, both cases, another character.
+    password = "Dba-7" + secrets.token_urlsafe(24)
     ctx.book.add(f"password of the administrative account {DBA}", password)
     sql_rows(ctx.stack, "CREATE USER %s@'%%' IDENTIFIED BY %s", (DBA, password))
     sql_rows(ctx.stack, "GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", (DBA,))
@@ -187,11 +219,12 @@ def _observe(ctx: Context, ref: CrRef) -> tuple[str, str] | None:
 def _apply(ctx: Context, entry: Entry) -> Outcome:
     outcome = Outcome(entry)
     try:
-        ctx.stack.crs.create(entry.manifest())
+        ctx.stack.crs.create(entry.manifest(ctx.stack.target.server_ref()))
         outcome.created = True
     except ApiException as err:
         outcome.api_status = err.status
         outcome.observed = f"API {err.status}"
+        outcome.refuser = api_refuser(err.body)
     return outcome
 
 
@@ -208,24 +241,52 @@ def _verbatim(ctx: Context, entry: Entry) -> str:
     return ""
 
 
-def _judge(ctx: Context, outcome: Outcome) -> None:
-    entry, expect = outcome.entry, outcome.entry.expect
+def _literal_problem(ctx: Context, entry: Entry) -> str:
+    """'' when a literal entry's CR is healthy and its text arrived verbatim; else what is wrong."""
+    health = ctx.health.wait_healthy([entry.ref], 120)[0]
+    return health.problem if not health.healthy else _verbatim(ctx, entry)
+
+
+def judge(outcome: Outcome, literal_problem: str = "") -> None:
+    """Whether the entry was refused, from what was observed (`literal_problem`: what the check of a
+    literal entry's CR found wrong). Canaries and server changes can still overturn it."""
+    expect = outcome.entry.expect
     if expect == "rejected":
         outcome.refused = outcome.api_status in (400, 422)
     elif not outcome.created:
         outcome.note = f"the API refused it ({outcome.api_status}) but {expect} was expected"
     elif expect == "literal":
-        health = ctx.health.wait_healthy([entry.ref], 120)[0]
-        outcome.note = health.problem if not health.healthy else _verbatim(ctx, entry)
-        outcome.refused = health.healthy and not outcome.note
+        outcome.note = literal_problem
+        outcome.refused = not literal_problem
     else:
         wanted = [expect] if isinstance(expect, str) else list(expect)
         outcome.refused = outcome.observed in wanted and bool(outcome.message.strip())
-    if entry.canary.exists():
-        outcome.refused = False
-        outcome.note = "its canary file appeared: something executed the payload"
     if not outcome.refused and not outcome.note:
         outcome.note = f"expected {expect}, got {outcome.observed or 'nothing'}"
+
+
+def overturn_by_canaries(outcomes: list[Outcome], found: dict[str, str]) -> None:
+    """An entry whose canary appeared (entry id -> the phase after which it was found) was not refused:
+    something executed its payload, whatever else was observed."""
+    for outcome in outcomes:
+        phase = found.get(outcome.entry.id)
+        if phase:
+            outcome.refused = False
+            outcome.note = f"its canary file appeared after {phase}: something executed the payload"
+
+
+def tally(outcomes: list[Outcome]) -> dict[str, int]:
+    """Refused entries by who refused them: Kubernetes' metadata validation, our CRD's schema and CEL
+    rules ("schema", the operator's), the operator's reconcile ("condition"), or accepted and passed on
+    verbatim ("literal")."""
+    kinds = dict.fromkeys(("kubernetes", "schema", "condition", "literal"), 0)
+    for outcome in outcomes:
+        if outcome.api_status:
+            kind = "kubernetes" if outcome.refuser == "kubernetes" else "schema"
+        else:
+            kind = "literal" if outcome.entry.expect == "literal" else "condition"
+        kinds[kind] += outcome.refused
+    return kinds
 
 
 def _await(ctx: Context, outcomes: list[Outcome]) -> None:
@@ -270,18 +331,23 @@ def _attribute(outcomes: list[Outcome], changes: list[tuple[str, str, snapshot.R
 
 def run_hostile(ctx: Context) -> CaseResult:
     result = CaseResult("hostile")
-    canaries = ctx.stack.paths.state / "canaries"
-    canaries.mkdir(parents=True, exist_ok=True)
-    entries = load_corpus(CORPUS, canaries)
+    folder = canaries.folder(ctx)
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = load_corpus(CORPUS, folder, target_values(ctx))
     bystanders = _setup(ctx)
     before_health = {h.ref: h for h in ctx.wait_healthy(bystanders)}
     before = snapshot.take(ctx.stack)
     outcomes = [_apply(ctx, entry) for entry in entries]
+    canaries.check(ctx, "creating the hostile entries")
     _await(ctx, outcomes)
+    canaries.check(ctx, "reconciling the hostile entries")
     for outcome in outcomes:
-        _judge(ctx, outcome)
+        literal = outcome.created and outcome.entry.expect == "literal"
+        judge(outcome, _literal_problem(ctx, outcome.entry) if literal else "")
+    canaries.check(ctx, "checking the accepted hostile entries")
     changes = _attribute(outcomes, snapshot.difference(before, snapshot.take(ctx.stack)))
     _delete_entries(ctx, result, outcomes)
+    canaries.check(ctx, "deleting the hostile entries (their finalizer runs)")
     left_over = snapshot.difference(before, snapshot.take(ctx.stack))
     _administrator(ctx, create=False)
     _account(ctx, result, outcomes, changes, left_over, before_health)
@@ -331,17 +397,16 @@ def _account(
     result.problems += [
         f"{h.ref}: bystander's password changed" for h in after if h.password != before_health[h.ref].password
     ]
+    overturn_by_canaries(outcomes, ctx.findings.canaries)
     result.problems += [f"{o.entry.id}: {o.note}" for o in outcomes if not o.refused]
-    kinds: dict[str, int] = {}
-    for outcome in outcomes:
-        kind = "schema" if outcome.api_status else "literal" if outcome.entry.expect == "literal" else "condition"
-        kinds[kind] = kinds.get(kind, 0) + outcome.refused
+    kinds = tally(outcomes)
     result.hostile_tried = len(outcomes)
     result.hostile_refused = sum(o.refused for o in outcomes)
+    result.refused_by_kubernetes = kinds["kubernetes"]
     result.crs = len(after) + sum(o.created for o in outcomes)
     result.healthy = sum(h.healthy for h in after) + sum(o.refused for o in outcomes if o.created)
     result.details.update(
         refused_by=kinds,
-        canaries_found=sum(o.entry.canary.exists() for o in outcomes),
+        canaries_found=dict(ctx.findings.canaries),
         outcomes={o.entry.id: o.observed for o in outcomes},
     )

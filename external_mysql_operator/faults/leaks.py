@@ -6,6 +6,9 @@ Secret (generated, set on the server, then the operator was killed). Text is cut
 password characters, and base64 runs are decoded and cut again, so a password is found plain, inside
 a URI, or inside a base64-encoded Secret `data` map. Reports name the secret and the place, never the
 value.
+
+Files are read whole: a big one (the operator's log) in chunks that overlap by far more than any secret
+or its base64 form is long, so that a secret across a chunk boundary is still found in one chunk.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import binascii
 import hashlib
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,15 +27,40 @@ PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_\-]{8,}")
 # base64 of anything that holds a secret of 30+ characters has 40+ characters.
 BASE64_TOKEN = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
 NATIVE_HASHED_LENGTH = 32  # generated passwords: the only secrets known by their server hash alone
-MAX_FILE_BYTES = 64 * 1024 * 1024
+CHUNK_BYTES = 16 * 1024 * 1024
+OVERLAP_BYTES = 64 * 1024  # secrets are under 1 KiB, their base64 and JSON-escaped forms a few times that
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    """The whole file, in chunks of CHUNK_BYTES new bytes, each after the last OVERLAP_BYTES of the one
+    before. Nothing when the file is gone (artifact rotation) or unreadable."""
+    chunk, overlap = CHUNK_BYTES, OVERLAP_BYTES
+    try:
+        with path.open("rb") as handle:
+            tail = b""
+            while True:
+                block = handle.read(chunk)
+                if not block:
+                    return
+                yield tail + block
+                tail = (tail + block)[-overlap:]
+    except OSError:
+        return
 
 
 def _read(path: Path) -> str:
+    """A small file, whole; '' when it is gone or unreadable."""
     try:
-        with path.open("rb") as handle:
-            return handle.read(MAX_FILE_BYTES).decode("utf-8", errors="replace")
+        return path.read_bytes().decode("utf-8", errors="replace")
     except OSError:
-        return ""  # gone (artifact rotation) or unreadable: nothing to find
+        return ""
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def native_password_hash(password: str) -> str:
@@ -98,19 +126,25 @@ class LeakScanner:
         return labels
 
     def scan_file(self, path: Path, where: str | None = None) -> None:
-        self.scan_text(where or str(path), _read(path))
+        for block in _chunks(path):
+            self.scan_text(where or str(path), block.decode("utf-8", errors="replace"))
 
     def scan_tree(self, root: Path, label_root: Path | None = None) -> int:
-        """Scan every regular file under root, a folder at a time (ansible-runner writes many small
-        files); only a folder with a finding is scanned again file by file to name the files."""
+        """Scan every regular file under root. Small files a folder at a time (ansible-runner writes many
+        of them), and only a folder with a finding file by file again to name the files; a big file on its
+        own, in chunks."""
         folders: dict[Path, list[Path]] = {}
         for path in sorted(root.rglob("*")) if root.exists() else []:
             if path.is_file() and not path.is_symlink():
                 folders.setdefault(path.parent, []).append(path)
         for files in folders.values():
-            if self._labels_in("\n".join(_read(path) for path in files)):
-                for path in files:
+            small = [path for path in files if _size(path) < CHUNK_BYTES]
+            for path in files:
+                if path not in small:
                     self.scan_file(path, str(path.relative_to(label_root) if label_root else path))
+            if self._labels_in("\n".join(_read(path) for path in small)):
+                for path in small:
+                    self.scan_text(str(path.relative_to(label_root) if label_root else path), _read(path))
         return sum(len(files) for files in folders.values())
 
     def _plain(self, token: str) -> frozenset[str]:

@@ -2,7 +2,8 @@
 
 ansible-operator starts ansible-runner, which starts ansible-playbook through pexpect in a new
 session, so `killpg` on the operator's group would leave the playbook running. The tree is frozen
-with SIGSTOP until no new process appears, then every member gets SIGKILL.
+with SIGSTOP until no new process appears, then every member gets SIGKILL. What each frozen process was
+running is read before the SIGKILL, so that a kill can prove it hit a reconcile in flight.
 """
 
 from __future__ import annotations
@@ -70,14 +71,25 @@ def command_names(pids: Iterable[int], proc: Path = PROC) -> list[str]:
     return names
 
 
+def command_lines(pids: Iterable[int], proc: Path = PROC) -> dict[int, tuple[str, ...]]:
+    """pid -> argv of each process still there (from /proc/<pid>/cmdline)."""
+    lines = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            raw = (proc / str(pid) / "cmdline").read_bytes()
+            lines[pid] = tuple(part.decode("utf-8", "replace") for part in raw.split(b"\0") if part)
+    return lines
+
+
 def _signal(pids: Iterable[int], sig: signal.Signals) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
 
 
-def kill_tree(root: int, proc: Path = PROC) -> set[int]:
-    """SIGKILL `root` and all its descendants at once; returns the pids killed."""
+def kill_tree(root: int, proc: Path = PROC) -> dict[int, tuple[str, ...]]:
+    """SIGKILL `root` and all its descendants at once; returns the pids killed with the argv each was
+    running when it was frozen."""
     frozen: set[int] = set()
     while True:
         tree = {root} | descendants(root, parent_map(proc))
@@ -86,7 +98,8 @@ def kill_tree(root: int, proc: Path = PROC) -> set[int]:
             break
         _signal(new, signal.SIGSTOP)
         frozen |= new
+    running = command_lines(frozen, proc)
     _signal(frozen, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(root, 0)  # the operator is our child: reap it so its PID is free again
-    return frozen
+    return {pid: running.get(pid, ()) for pid in frozen}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 from .stack import RUNNER_ROOT
@@ -49,3 +50,25 @@ def tasks_in_flight(namespace: str, known: set[Path]) -> list[str]:
                     break
         tasks.append(task)
     return sorted(tasks)
+
+
+def runner_dir(argv: tuple[str, ...]) -> str:
+    """The private data folder an ansible-runner process runs (`ansible-runner run <folder> ...`), else ''."""
+    for index, part in enumerate(argv[:-2]):
+        if Path(part).name == "ansible-runner" and argv[index + 1] == "run":
+            return argv[index + 2]
+    return ""
+
+
+def reconciles_of(argvs: Iterable[tuple[str, ...]], namespace: str, name: str = "") -> list[str]:
+    """The MySQLDatabase reconciles ("namespace/name") among these processes' command lines, of the
+    namespace (and of the one CR `name` when given): what a kill must find to have hit work."""
+    wanted = RUNNER_KIND / namespace
+    found = []
+    for argv in argvs:
+        path = runner_dir(argv)
+        folder = Path(path) if path else None
+        if folder is None or folder.parent != wanted or (name and folder.name != name):
+            continue
+        found.append(f"{namespace}/{folder.name}")
+    return sorted(found)

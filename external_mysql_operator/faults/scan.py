@@ -68,8 +68,18 @@ CONTROL_LABEL = "leak-scan control value (planted on purpose, not a secret)"
 def control_places(ctx: Context) -> dict[str, int]:
     """Where the planted control value was found, by kind of place; taken out of the leaks."""
     places = ctx.findings.leaks.pop(CONTROL_LABEL, [])
+    return count_places(places, f"logs/{ctx.stack.operator.log.name}")
+
+
+def count_places(places: list[str], operator_log: str) -> dict[str, int]:
     return {
         "runner_files": sum(place.startswith("piwik.pro/") for place in places),
         "log_files": sum(place.startswith("logs/") for place in places),
+        "operator_log": sum(place == operator_log for place in places),
         "api_texts": sum(not place.startswith(("piwik.pro/", "logs/")) for place in places),
     }
+
+
+def control_unproven(control: dict[str, int]) -> list[str]:
+    """The kinds of place where the planted control value was not found: the scan is not proven there."""
+    return [kind for kind in ("runner_files", "operator_log", "api_texts") if not control.get(kind)]

@@ -1,5 +1,5 @@
-"""MySQLServers the suite adds for the local MariaDB, each with its own credentials Secret, and the
-server `default` the local environment made (which the cases that break MariaDB or its Secret watch)."""
+"""MySQLServers the suite adds for the MariaDB under test, each with its own credentials Secret (the
+target's admin) and the target's TLS settings."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from ..localenv import cluster
-from ..localenv.config import DEFAULT_SERVER, OPERATOR_NAMESPACE
+from ..localenv.config import OPERATOR_NAMESPACE
 from .crs import CrRef, poll
 from .stack import FaultStack
-
-DEFAULT = CrRef.server(DEFAULT_SERVER)
 
 
 def credentials_name(server: str) -> str:
@@ -21,16 +18,16 @@ def credentials_name(server: str) -> str:
 
 
 def manifest(stack: FaultStack, server: str) -> dict[str, Any]:
-    """The MySQLServer `server` for the local MariaDB, as the local environment makes `default`."""
-    return cluster.server_manifest(server, stack.state.mysql_port, credentials_name(server))
+    """The MySQLServer `server` for the MariaDB under test, as the local environment makes the target's."""
+    return stack.target.server_manifest(server, credentials_name(server))
 
 
 def create(stack: FaultStack, server: str) -> None:
     """The credentials Secret in the operator's namespace (the only place it is read), then the server."""
-    state = stack.state
+    target = stack.target
     body = client.V1Secret(
         metadata=client.V1ObjectMeta(name=credentials_name(server)),
-        string_data={"username": state.mysql_admin_user, "password": state.mysql_admin_password},
+        string_data={"username": target.admin_user, "password": target.admin_password},
     )
     for make in (
         lambda: stack.crs.core.create_namespaced_secret(OPERATOR_NAMESPACE, body),

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..localenv.config import REPO_ROOT
+from ..localenv.config import DEFAULT_SERVER, HARDENED_SERVER, REPO_ROOT
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,10 @@ PROFILES = {
 }
 
 
+# The MySQLServers of the local environment the suite can aim at (localenv/cluster.py makes both).
+SERVERS = (DEFAULT_SERVER, HARDENED_SERVER)
+
+
 @dataclass(frozen=True)
 class Settings:
     """From the environment:
@@ -77,7 +81,11 @@ class Settings:
     - `FAULTS_SEED`: integer seed of every random choice (default 1);
     - `FAULTS_OUT`: file for the JSON report (default: stdout);
     - `FAULTS_STATE_DIR`: the suite's own local environment (default `.cache/faults-localenv`, wiped first);
-    - `FAULTS_CASES`: comma-separated subset of cases to run (default: all, in order).
+    - `FAULTS_CASES`: comma-separated subset of cases to run (default: all, in order);
+    - `FAULTS_SERVER`: the server profile under test, `default` (stock MariaDB, plain TCP) or `hardened`
+      (password-policy plugins, TLS only, an admin without SUPER: localenv/hardened.py). Every CR of the
+      suite, every MySQLServer it adds, its health and orphan checks and the faults that break a server
+      (stop, crash, wrong admin credentials) aim at that server (default `default`).
     """
 
     profile: Profile
@@ -85,6 +93,7 @@ class Settings:
     out: Path | None
     state_dir: Path
     cases: tuple[str, ...] = field(default_factory=tuple)
+    server: str = DEFAULT_SERVER
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -98,10 +107,14 @@ class Settings:
         out = env.get("FAULTS_OUT")
         state = env.get("FAULTS_STATE_DIR") or str(REPO_ROOT / ".cache" / "faults-localenv")
         cases = tuple(c.strip() for c in env.get("FAULTS_CASES", "").split(",") if c.strip())
+        server = env.get("FAULTS_SERVER") or DEFAULT_SERVER
+        if server not in SERVERS:
+            raise ValueError(f"FAULTS_SERVER must be one of {', '.join(SERVERS)}, not {server!r}")
         return cls(
             profile=PROFILES[name],
             seed=int(seed_text),
             out=Path(out) if out else None,
             state_dir=Path(state).resolve(),
             cases=cases,
+            server=server,
         )

@@ -20,11 +20,12 @@ import pymysql
 import yaml
 from kubernetes import client, config
 
-from ..localenv import cluster, env, kube, mariadb, process
+from ..localenv import cluster, env, kube, process
 from ..localenv.config import REPO_ROOT, Paths, State
 from ..localenv.operator import OperatorProcess, check_fixed_ports
 from . import proctree
 from .crs import Crs
+from .target import Target, dba_connect
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class FaultStack:
     state: State
     api: client.ApiClient
     concurrency: int
+    target: Target  # the server under test (FAULTS_SERVER)
     operator: OperatorProcess = field(init=False)
     restarts: int = 0
     external_stops: list[str] = field(default_factory=list)  # processes something else stopped; resumed
@@ -51,8 +53,9 @@ class FaultStack:
         self.operator = OperatorProcess(self.paths, watches=self._write_watches())
 
     @classmethod
-    def up(cls, state_dir: Path, concurrency: int) -> FaultStack:
-        """Wipe `state_dir`, start etcd, kube-apiserver, kube-controller-manager and MariaDB, install the CRD."""
+    def up(cls, state_dir: Path, concurrency: int, server: str) -> FaultStack:
+        """Wipe `state_dir`, start etcd, kube-apiserver, kube-controller-manager and both MariaDBs, install
+        the CRDs and the MySQLServers; `server` is the one under test."""
         check_fixed_ports()
         paths = Paths(root=REPO_ROOT, state=state_dir)
         env.down(paths, purge=True)
@@ -63,7 +66,7 @@ class FaultStack:
             env.down(paths)  # whatever did start
             raise
         api = config.new_client_from_config(str(paths.kubeconfig))
-        return cls(paths=paths, state=state, api=api, concurrency=concurrency)
+        return cls(paths=paths, state=state, api=api, concurrency=concurrency, target=Target.of(server, state))
 
     def down(self) -> None:
         self._watching.clear()
@@ -107,15 +110,23 @@ class FaultStack:
         tree = proctree.descendants(pid, proctree.parent_map())
         return sum(1 for name in proctree.command_names(tree) if name.startswith("ansible-runner"))
 
-    def kill_operator(self) -> int:
-        """SIGKILL the operator and every process under it at once; returns how many processes died."""
+    def running_commands(self) -> list[tuple[str, ...]]:
+        """The argv of every process under the operator now."""
+        pid = self.operator_pid()
+        if pid is None:
+            return []
+        return list(proctree.command_lines(proctree.descendants(pid, proctree.parent_map())).values())
+
+    def kill_operator(self) -> dict[int, tuple[str, ...]]:
+        """SIGKILL the operator and every process under it at once; returns each killed pid with the argv
+        it ran when frozen (empty when no operator ran)."""
         with self._injecting:
             pid = self.operator_pid()
             if pid is None:
-                return 0
+                return {}
             killed = proctree.kill_tree(pid)
             (self.paths.pids / f"{self.operator.name}.pid").unlink(missing_ok=True)
-        return len(killed)
+        return killed
 
     def restart_operator(self) -> None:
         self.start_operator()
@@ -148,37 +159,39 @@ class FaultStack:
             self.external_stops += [pids[pid] for pid in frozen]
             log.warning("resumed processes stopped from outside the suite: %s", [pids[pid] for pid in frozen])
 
-    # --- MariaDB -----------------------------------------------------------------------------
+    # --- the target's MariaDB -----------------------------------------------------------------
 
-    def stop_mariadb(self, crash: bool) -> None:
+    def stop_mariadb(self, crash: bool) -> bool:
+        """Stop (or crash) the target's MariaDB; True once it is verifiably down (no process, port closed)."""
+        name = self.target.component
+        pid = process.pid_of(self.paths, name)
         if crash:
-            self._crash("mariadb")
+            self._crash(name)
         else:
-            process.stop(self.paths, "mariadb", timeout=60)
+            process.stop(self.paths, name, timeout=60)
+        return pid is not None and _gone(pid) and not process.port_open(self.target.port)
 
-    def start_mariadb(self) -> None:
-        mariadb.start(self.paths, self.state)
+    def start_mariadb(self) -> bool:
+        """Start it again; True once it verifiably answers (process and port)."""
+        self.target.start(self.paths, self.state)
+        return self._alive(self.target.component) and process.port_open(self.target.port)
 
-    def admin_sql(self, database: str | None = None) -> pymysql.connections.Connection:
-        return pymysql.connect(
-            host="127.0.0.1",
-            port=self.state.mysql_port,
-            user=self.state.mysql_admin_user,
-            password=self.state.mysql_admin_password,
-            database=database,
-            autocommit=True,
-            connect_timeout=5,
-            read_timeout=30,
-        )
+    def admin_sql(self) -> pymysql.connections.Connection:
+        """The target server as its DBA sees it (root over its socket), for the suite's own checks."""
+        return dba_connect(self.paths, self.target)
 
     # --- the control plane -------------------------------------------------------------------
 
-    def stop_control_plane(self, crash: bool) -> None:
+    def stop_control_plane(self, crash: bool) -> bool:
+        """Stop (or crash) kube-apiserver and etcd; True once both are verifiably down (no process, ports closed)."""
+        pids = [process.pid_of(self.paths, name) for name in ("kube-apiserver", "etcd")]
         for name in ("kube-apiserver", "etcd"):
             if crash:
                 self._crash(name)
             else:
                 process.stop(self.paths, name, timeout=60)
+        ports = (self.state.apiserver_port, self.state.etcd_client_port)
+        return all(pid is not None and _gone(pid) for pid in pids) and not any(map(process.port_open, ports))
 
     def start_control_plane(self) -> list[str]:
         """Start etcd and kube-apiserver again (and the controller manager if it gave up); returns what started."""
@@ -202,3 +215,15 @@ class FaultStack:
         (self.paths.pids / f"{name}.pid").unlink(missing_ok=True)
         # The kernel closes its sockets with the process; wait so the restart can bind the port again.
         time.sleep(0.5)
+
+
+def _gone(pid: int) -> bool:
+    """The process exited (a zombie counts as exited: it holds no socket any more)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    with contextlib.suppress(OSError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat[stat.rfind(")") + 2 :].startswith(("Z", "X"))
+    return True

@@ -1,8 +1,9 @@
-"""The fault and hostile-input suite in its CI form (FAULTS_PROFILE=ci), as one end-to-end test.
+"""The fault and hostile-input suite in its CI form (FAULTS_PROFILE=ci), once per server profile
+(FAULTS_SERVER=default, then hardened), each as one end-to-end test.
 
-It brings up its own local environment and its own ansible-operator. That operator needs the ports
-8888/5050 ansible-operator hard-codes, so this test runs last (tests/e2e/conftest.py orders it) and
-pauses this session's operator while the suite runs.
+Each run brings up its own local environment and its own ansible-operator. That operator needs the ports
+8888/5050 ansible-operator hard-codes, so these tests run last (tests/e2e/conftest.py orders them) and
+pause this session's operator while the suite runs.
 """
 
 from __future__ import annotations
@@ -36,11 +37,15 @@ def session_operator_paused(e2e_paths: Paths) -> Iterator[None]:
             operator.start()
 
 
-def _run_suite(out: Path, e2e_paths: Paths) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if key != "FAULTS_CASES"}
+def _run_suite(out: Path, e2e_paths: Paths, server: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key not in ("FAULTS_CASES", "FAULTS_STATE_DIR")}
     # Next to this session's own state folder (E2E_STATE_DIR), so that two sessions never share one.
-    env.setdefault("FAULTS_STATE_DIR", f"{e2e_paths.state}-faults")
-    env.update(FAULTS_PROFILE="ci", FAULTS_OUT=str(out))
+    env.update(
+        FAULTS_STATE_DIR=f"{e2e_paths.state}-faults-{server}",
+        FAULTS_PROFILE="ci",
+        FAULTS_SERVER=server,
+        FAULTS_OUT=str(out),
+    )
     return subprocess.run(
         [sys.executable, "-m", "external_mysql_operator.faults"],
         env=env,
@@ -52,21 +57,27 @@ def _run_suite(out: Path, e2e_paths: Paths) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.usefixtures("session_operator_paused")
-def test_ci_fault_suite_survives_every_fault_and_refuses_every_hostile_input(tmp_path: Path, e2e_paths: Paths) -> None:
+@pytest.mark.parametrize("server", ["default", "hardened"])
+def test_ci_fault_suite_survives_every_fault_and_refuses_every_hostile_input(
+    tmp_path: Path, e2e_paths: Paths, server: str
+) -> None:
     if not ports_free():
         pytest.fail("ports 8888/5050 are held by another ansible-operator; the fault suite needs them")
     out = tmp_path / "faults.json"
-    result = _run_suite(out, e2e_paths)
+    result = _run_suite(out, e2e_paths, server)
     assert out.exists(), f"the suite wrote no report (exit {result.returncode}):\n{result.stderr[-4000:]}"
     report = json.loads(out.read_text())
+    assert report["server"] == server
     totals = report["totals"]
     problems = {name: case["problems"] for name, case in report["cases"].items() if case["problems"]}
     context = json.dumps({"totals": totals, "problems": problems, "findings": report["findings"]}, indent=1)
     assert report["errors"] == [], context + "\n" + "\n".join(report["errors"])
     assert totals["secrets_leaked"] == 0, context
     assert totals["credentials_broken"] == 0, context
-    assert totals["orphans"] == 0, context
+    assert totals["orphans"] == 0, context  # None: a scan could not run
+    assert totals["payload_canaries_found"] == 0, context
     assert totals["faults_injected"] > 0 and totals["faults_survived"] == totals["faults_injected"], context
     assert totals["hostile_inputs_tried"] > 0, context
     assert totals["hostile_inputs_refused"] == totals["hostile_inputs_tried"], context
+    assert totals["refused_by_kubernetes"] > 0 and totals["refused_by_operator"] > 0, context
     assert result.returncode == 0, context

@@ -12,6 +12,7 @@ from .apiserver_restart import run_apiserver_restart
 from .burst import run_burst
 from .cleanup import run_cleanup
 from .delete_kill import run_delete_kill
+from .final_health import run_final_health
 from .mariadb_outage import run_mariadb_outage
 from .operator_kill import run_operator_kill
 
@@ -25,5 +26,6 @@ CASES: dict[str, Case] = {
     "admin_password": run_admin_password,
     "burst": run_burst,
     "hostile": run_hostile,
+    "final_health": run_final_health,
     "cleanup": run_cleanup,
 }

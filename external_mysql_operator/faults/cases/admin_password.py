@@ -1,16 +1,16 @@
-"""Break the credentials Secret of the MySQLServer `default` (wrong password, then wrong user) and fix it
+"""Break the credentials Secret of the MySQLServer under test (wrong password, then wrong user) and fix it
 again: the server reports AdminAuthFailed, its MySQLDatabases are refused, and all heal afterwards."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import string
 
-from ...localenv.config import OPERATOR_NAMESPACE, SERVER_SECRET_NAME
+from ...localenv.config import OPERATOR_NAMESPACE
 from ..context import Context
 from ..crs import CrRef, poll
 from ..report import CaseResult
-from ..servers import DEFAULT
 from .common import passwords_changed, server_hashes
 
 log = logging.getLogger(__name__)
@@ -22,8 +22,11 @@ DATABASE_REASONS = frozenset({REASON, "ServerNotReady"})
 
 
 def _set_server_key(ctx: Context, key: str, value: str) -> bool:
-    ctx.stack.crs.core.patch_namespaced_secret(SERVER_SECRET_NAME, OPERATOR_NAMESPACE, {"stringData": {key: value}})
-    return True
+    """Set one key of the server's credentials Secret; True once reading it back shows the value."""
+    core, name = ctx.stack.crs.core, ctx.stack.target.credentials
+    core.patch_namespaced_secret(name, OPERATOR_NAMESPACE, {"stringData": {key: value}})
+    data = core.read_namespaced_secret(name, OPERATOR_NAMESPACE).data or {}
+    return base64.b64decode(data.get(key, "")).decode("utf-8", "replace") == value
 
 
 def _breakages(ctx: Context, count: int) -> list[tuple[str, str, str]]:
@@ -31,37 +34,42 @@ def _breakages(ctx: Context, count: int) -> list[tuple[str, str, str]]:
     rng = ctx.rng("admin_password")
     wrong_password = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(32))
     ctx.book.add("wrong admin password set by admin_password", wrong_password)
-    state = ctx.stack.state
+    target = ctx.stack.target
     flips = [
-        ("password", wrong_password, state.mysql_admin_password),
-        ("username", "faults_no_such_admin", state.mysql_admin_user),
+        ("password", wrong_password, target.admin_password),
+        ("username", "faults_no_such_admin", target.admin_user),
     ]
     return flips[:count]
 
 
 def run_admin_password(ctx: Context) -> CaseResult:
     profile, stack = ctx.settings.profile, ctx.stack
+    server = stack.target.ref
     result = CaseResult("admin_password")
     refs = ctx.create([CrRef(NAMESPACE, f"admin-{i:02d}") for i in range(profile.admin_crs)], parallel=4)
     before = {h.ref: h for h in ctx.wait_healthy(refs)}
     hashes_before = server_hashes(stack, refs)
     flips = []
     for index, (key, wrong, right) in enumerate(_breakages(ctx, profile.admin_flips)):
-        poll(lambda key=key, wrong=wrong: _set_server_key(ctx, key, wrong), timeout=60)
-        result.faults_injected += 1
+        result.faults_injected += 1  # one that could not be injected counts, unsurvived: the case fails
+        if not poll(lambda key=key, wrong=wrong: _set_server_key(ctx, key, wrong), timeout=60):
+            result.problems.append(f"flip {index + 1}: the wrong admin {key} never reached the server's Secret")
+            continue
         # The server reconciles at once when its Secret changes (its role marks the Secret as its dependent);
         # that is part of what is tested, so it is not poked. The databases hear of a change only when their
         # server works again; poke them so that they try the wrong credentials now.
         ctx.poke(refs, f"admin-{index}")
-        server_reason = ctx.health.wait_reason([DEFAULT], {REASON}, timeout=180)[DEFAULT]
+        server_reason = ctx.health.wait_reason([server], {REASON}, timeout=180)[server]
         reasons = ctx.health.wait_reason(refs, DATABASE_REASONS, timeout=180)
         wrong_reasons = {str(ref): reason for ref, reason in reasons.items() if reason not in DATABASE_REASONS}
         if server_reason != REASON:
-            wrong_reasons[str(DEFAULT)] = server_reason
-        poll(lambda key=key, right=right: _set_server_key(ctx, key, right), timeout=60)
+            wrong_reasons[str(server)] = server_reason
+        restored = bool(poll(lambda key=key, right=right: _set_server_key(ctx, key, right), timeout=60))
+        if not restored:
+            result.problems.append(f"flip {index + 1}: the right admin {key} could not be put back")
         after = ctx.wait_healthy(refs)
         changed = passwords_changed(before, after, hashes_before, server_hashes(stack, refs))
-        if not wrong_reasons and not changed and all(h.healthy for h in after):
+        if restored and not wrong_reasons and not changed and all(h.healthy for h in after):
             result.faults_survived += 1
         result.problems += [
             f"{ref}: reported {r or 'nothing'} with a wrong admin {key}" for ref, r in wrong_reasons.items()

@@ -9,6 +9,7 @@ from ..context import Context
 from ..crs import CrRef, poll, ready_condition
 from ..health import owner_records, sql_rows
 from ..report import CaseResult
+from .common import PeakReconciles
 
 log = logging.getLogger(__name__)
 NAMESPACE, RIVALS = "faults-burst", "faults-burst-rival"
@@ -59,14 +60,22 @@ def _lock_trouble(ctx: Context) -> dict[str, Any]:
 def run_burst(ctx: Context) -> CaseResult:
     profile = ctx.settings.profile
     rng = ctx.rng("burst")
-    result = CaseResult("burst", faults_injected=1 + profile.race_pairs)
+    # Each race pair is created (both CRs exist at once, or create raises); the burst must be seen running
+    # reconciles at once, else it found no work to load the operator with.
+    result = CaseResult("burst", faults_injected=profile.race_pairs)
     refs = [CrRef(NAMESPACE, f"burst-{i:02d}") for i in range(profile.burst_crs)]
     pairs = [(CrRef(NAMESPACE, f"race-{i}"), CrRef(RIVALS, f"race-{i}")) for i in range(profile.race_pairs)]
     everything = refs + [ref for pair in pairs for ref in pair]
     rng.shuffle(everything)
-    ctx.create(everything, parallel=16)
-    healths = ctx.settle(result, refs, orphans=False)
-    burst_ok = all(h.healthy for h in healths)
+    with PeakReconciles(ctx.stack, (NAMESPACE, RIVALS)) as peak:
+        ctx.create(everything, parallel=16)
+        healths = ctx.settle(result, refs, orphans=False)
+    concurrent = peak.peak >= 2
+    if concurrent:
+        result.faults_injected += 1
+    else:
+        result.injections_without_work.append({"fault": "burst", "most_reconciles_at_once": peak.peak})
+    burst_ok = concurrent and all(h.healthy for h in healths)
     outcomes = [poll(lambda p=pair: _race_outcome(ctx, *p), timeout=profile.settle_seconds) for pair in pairs]
     winners = [outcome[0] for outcome in outcomes if outcome]
     losers = [outcome[1] for outcome in outcomes if outcome]
@@ -84,6 +93,7 @@ def run_burst(ctx: Context) -> CaseResult:
     result.faults_survived = int(burst_ok and not invariants) + sum(h.healthy for h in winner_health)
     result.details.update(
         concurrent_reconciles=profile.max_concurrent_reconciles,
+        most_reconciles_seen_at_once=peak.peak,
         race_pairs=len(pairs),
         races_resolved=len(winners),
         **_lock_trouble(ctx),

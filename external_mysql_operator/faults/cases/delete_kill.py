@@ -10,7 +10,7 @@ from ..context import Context
 from ..crs import CrRef, poll
 from ..health import owner_records, server_objects
 from ..report import CaseResult
-from .common import kill_at_random_event
+from . import common
 
 log = logging.getLogger(__name__)
 NAMESPACE = "faults-delete"
@@ -35,34 +35,54 @@ def _cleaned_up(ctx: Context, ref: CrRef) -> list[str]:
     return left
 
 
+def _deleting(ctx: Context, ref: CrRef) -> common.Work:
+    """Create `ref`, let it become healthy and its reconciles finish, then delete it: its finalizer's run
+    is the work to hit. Returns the runs known before the deletion and the CR's name."""
+    stack = ctx.stack
+    ctx.create([ref])
+    before = ctx.wait_healthy([ref])[0]
+    if not before.healthy:
+        log.warning("%s: not healthy before its deletion (%s)", ref, before.problem)
+    # Let the reconciles the creation triggered finish, so the runs counted are the finalizer's.
+    poll(lambda: stack.reconciles_running() == 0, timeout=120, interval=0.5)
+    known = runs.jobs(NAMESPACE)
+    stack.crs.delete(ref)
+    return known, ref.name
+
+
 def run_delete_kill(ctx: Context) -> CaseResult:
     profile, stack = ctx.settings.profile, ctx.stack
     rng = ctx.rng("delete_kill")
     result = CaseResult("delete_kill")
     kills = []
     for index in range(profile.delete_kills):
-        ref = CrRef(NAMESPACE, f"del-{index:02d}")
-        ctx.create([ref])
-        before = ctx.wait_healthy([ref])[0]
-        if not before.healthy:
-            result.problems.append(f"{ref}: never became healthy before its deletion ({before.problem})")
-        # Let the reconciles the creation triggered finish, so the runs counted are the finalizer's.
-        poll(lambda: stack.reconciles_running() == 0, timeout=120, interval=0.5)
-        known = runs.jobs(NAMESPACE)
-        stack.crs.delete(ref)
-        kill = kill_at_random_event(stack, NAMESPACE, rng, MOST_EVENTS, known)
-        result.faults_injected += 1
+        deleted = [CrRef(NAMESPACE, f"del-{index:02d}")]
+
+        def retry(deleted: list[CrRef] = deleted) -> common.Work:
+            """The finalizer finished before the kill: another CR to delete."""
+            deleted.append(CrRef(NAMESPACE, f"{deleted[0].name}-{len(deleted)}"))
+            if stack.operator_pid() is None:
+                stack.restart_operator()
+            return _deleting(ctx, deleted[-1])
+
+        kill = common.kill_during_reconcile(stack, _deleting(ctx, deleted[0]), NAMESPACE, rng, MOST_EVENTS, retry)
         time.sleep(rng.uniform(0.0, 1.5))
-        stack.restart_operator()
-        left = poll(lambda ref=ref: _cleaned_up(ctx, ref) == [] or None, timeout=profile.settle_seconds, interval=2)
-        remaining = [] if left else _cleaned_up(ctx, ref)
-        result.crs += 1
-        if not remaining:
-            result.healthy += 1
-            result.faults_survived += 1
+        if stack.operator_pid() is None:
+            stack.restart_operator()
+        remaining: dict[CrRef, list[str]] = {}
+        for ref in deleted:
+            clean = poll(lambda ref=ref: _cleaned_up(ctx, ref) == [] or None, profile.settle_seconds, interval=2)
+            remaining[ref] = [] if clean else _cleaned_up(ctx, ref)
+            if remaining[ref]:
+                result.problems.append(f"{ref}: after deletion still there: {', '.join(remaining[ref])}")
+        result.crs += len(deleted)
+        result.healthy += sum(not left for left in remaining.values())
+        if kill["hit"]:
+            result.faults_injected += 1
+            result.faults_survived += not any(remaining.values())
         else:
-            result.problems.append(f"{ref}: after deletion still there: {', '.join(remaining)}")
-        kills.append({**kill, "cleaned_up": not remaining})
+            result.injections_without_work.append({"fault": f"SIGKILL during deletion {index + 1}", **kill})
+        kills.append({**kill, "cleaned_up": not any(remaining.values())})
         log.info("delete_kill: kill %d: %s", index + 1, kills[-1])
     ctx.check_orphans(result)
     result.details.update(kills=kills)

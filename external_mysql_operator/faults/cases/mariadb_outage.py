@@ -1,5 +1,5 @@
-"""Stop MariaDB (cleanly, then by SIGKILL) under the running operator, and start it again: the MySQLServer
-`default` reports ServerUnreachable, its MySQLDatabases are refused, and all heal afterwards."""
+"""Stop the MariaDB under test (cleanly, then by SIGKILL) under the running operator, and start it again:
+its MySQLServer reports ServerUnreachable, its MySQLDatabases are refused, and all heal afterwards."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from ..context import Context
 from ..crs import CrRef
 from ..health import CrHealth
 from ..report import CaseResult
-from ..servers import DEFAULT
 from .common import passwords_changed, server_hashes
 
 log = logging.getLogger(__name__)
@@ -36,26 +35,32 @@ class Outages:
 def _outage(ctx: Context, state: Outages, index: int, rng: random.Random, result: CaseResult) -> dict[str, Any]:
     """One outage: CRs report ServerUnreachable, the operator keeps running, all heal, no password changes."""
     crash, stack, existing = index % 2 == 1, ctx.stack, list(state.before)
+    server = stack.target.ref
     operator_pid = stack.operator_pid()
-    stack.stop_mariadb(crash=crash)
+    went_down = stack.stop_mariadb(crash=crash)
     started = time.monotonic()
     # The server and every CR so far (those made in earlier outages too) check now, not at their period.
-    ctx.poke([DEFAULT, *state.everyone], f"outage-{index}")
+    ctx.poke([server, *state.everyone], f"outage-{index}")
     state.everyone += ctx.create(
         [CrRef(NAMESPACE, f"outage-new-{index}-{i}") for i in range(ctx.settings.profile.outage_new_crs)]
     )
-    server_reason = ctx.health.wait_reason([DEFAULT], {OUTAGE_REASON}, timeout=180)[DEFAULT]
+    server_reason = ctx.health.wait_reason([server], {OUTAGE_REASON}, timeout=180)[server]
     reasons = ctx.health.wait_reason(state.everyone, DATABASE_REASONS, timeout=180)
     wrong = {str(ref): reason for ref, reason in reasons.items() if reason not in DATABASE_REASONS}
     if server_reason != OUTAGE_REASON:
-        wrong[str(DEFAULT)] = server_reason
+        wrong[str(server)] = server_reason
     time.sleep(rng.uniform(2.0, 8.0))
     kept_running = operator_pid is not None and stack.operator_pid() == operator_pid
     down_for = time.monotonic() - started
-    stack.start_mariadb()
+    came_back = stack.start_mariadb()
     after = ctx.wait_healthy(state.everyone)
     changed = passwords_changed(state.before, after, state.hashes_before, server_hashes(stack, existing))
-    if all(h.healthy for h in after) and kept_running and not wrong and not changed:
+    if not went_down:
+        result.problems.append(f"outage {index + 1}: MariaDB {stack.target.component} was not down after the stop")
+    if not came_back:
+        result.problems.append(f"outage {index + 1}: MariaDB {stack.target.component} did not come back")
+    injected = went_down and came_back
+    if injected and all(h.healthy for h in after) and kept_running and not wrong and not changed:
         result.faults_survived += 1
     result.problems += [f"{ref}: reported {reason or 'nothing'} during the outage" for ref, reason in wrong.items()]
     result.problems += [f"{ref}: password changed because of the outage" for ref in changed]
@@ -63,6 +68,8 @@ def _outage(ctx: Context, state: Outages, index: int, rng: random.Random, result
         result.problems.append("the operator did not keep running during the outage")
     return {
         "kind": "SIGKILL" if crash else "SIGTERM",
+        "server": stack.target.server,
+        "verified_down": went_down,
         "down_seconds": round(down_for, 1),
         "server_reported": server_reason or "nothing",
         "databases_reported": sorted(set(reasons.values())),

@@ -9,7 +9,7 @@ from .. import runs
 from ..context import Context
 from ..crs import CrRef
 from ..report import CaseResult
-from .common import kill_at_random_event
+from . import common
 
 log = logging.getLogger(__name__)
 NAMESPACE = "faults-kill"
@@ -34,19 +34,34 @@ def run_operator_kill(ctx: Context) -> CaseResult:
     result = CaseResult("operator_kill")
     refs = [CrRef(NAMESPACE, f"kill-{index:02d}") for index in range(profile.kill_crs)]
     created: list[CrRef] = []
-    exposed: list[list[CrRef]] = []  # the CRs that existed when each kill happened
+    exposed: list[list[CrRef]] = []  # the CRs that existed when each kill that hit a reconcile happened
     kills = []
     known = runs.jobs(NAMESPACE)
+    retries, restarts_before = 0, stack.restarts
+
+    def retry() -> common.Work:
+        """Every CR so far reconciles again (an annotation change): new runs to hit."""
+        nonlocal retries
+        retries += 1
+        before = runs.jobs(NAMESPACE)
+        ctx.poke(created, f"kill-retry-{retries}")
+        return before, ""
+
     for batch in _batches(refs, profile.kills):
         created += ctx.create(batch, parallel=4)
-        kills.append(kill_at_random_event(stack, NAMESPACE, rng, MOST_EVENTS, known))
-        result.faults_injected += 1
-        exposed.append(list(created))
-        log.info("operator_kill: kill %d: %s", len(kills), kills[-1])
+        kill = common.kill_during_reconcile(stack, (known, ""), NAMESPACE, rng, MOST_EVENTS, retry)
+        kills.append(kill)
+        if kill["hit"]:
+            result.faults_injected += 1
+            exposed.append(list(created))
+        else:
+            result.injections_without_work.append({"fault": f"SIGKILL {len(kills)}", **kill})
+        log.info("operator_kill: kill %d: %s", len(kills), kill)
         time.sleep(rng.uniform(0.0, 1.5))
         known = runs.jobs(NAMESPACE)
-        stack.restart_operator()
+        if stack.operator_pid() is None:
+            stack.restart_operator()
     healths = {h.ref: h for h in ctx.settle(result, created)}
     result.faults_survived = sum(all(healths[ref].healthy for ref in crs) for crs in exposed)
-    result.details.update(kills=kills, restarts=len(kills))
+    result.details.update(kills=kills, restarts=stack.restarts - restarts_before)
     return result

@@ -6,6 +6,9 @@ import base64
 import json
 from pathlib import Path
 
+import pytest
+
+from external_mysql_operator.faults import leaks, scan
 from external_mysql_operator.faults.leaks import LeakScanner, SecretBook, native_password_hash
 
 PASSWORD = "Q7wErTy2uIoP9a-dF3gHjK4lZ_CvBn5M"  # shaped like a generated password ([A-Za-z0-9_-], each class)
@@ -107,3 +110,35 @@ def test_labels_are_numbered_per_prefix() -> None:
     book.add("password of ns/a #1", "a" * 32)
     book.add("password of ns/ab #1", "b" * 32)
     assert book.labels_for("password of ns/a #") == 1
+
+
+def test_a_big_file_is_read_whole_and_a_secret_across_a_chunk_boundary_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(leaks, "CHUNK_BYTES", 1000)
+    monkeypatch.setattr(leaks, "OVERLAP_BYTES", 200)
+    log = tmp_path / "logs" / "ansible-operator.log"
+    log.parent.mkdir()
+    # ADMIN straddles the boundary at 5000 bytes; PASSWORD sits at the very end, long past any old cut-off.
+    log.write_text("x " * 2490 + ADMIN + " y" * 5000 + f" {PASSWORD}\n")
+    (tmp_path / "logs" / "small.log").write_text("nothing here\n")
+    scanner = _scanner()
+    assert scanner.scan_tree(tmp_path / "logs", tmp_path) == 2
+    assert scanner.findings == {
+        "admin password": {"logs/ansible-operator.log"},
+        "password of ns/app #1": {"logs/ansible-operator.log"},
+    }
+
+
+def test_the_leak_scan_is_proven_only_when_the_control_value_is_found_in_the_operator_log_too() -> None:
+    places = ["piwik.pro/v1/MySQLDatabase/ns/a/env/extravars", "logs/faults.log", "CRs after burst"]
+    counts = scan.count_places(places, "logs/ansible-operator.log")
+    assert counts == {"runner_files": 1, "log_files": 1, "operator_log": 0, "api_texts": 1}
+    assert scan.control_unproven(counts) == ["operator_log"]
+    counts = scan.count_places([*places, "logs/ansible-operator.log"], "logs/ansible-operator.log")
+    assert scan.control_unproven(counts) == []
+    assert scan.control_unproven(scan.count_places([], "logs/ansible-operator.log")) == [
+        "runner_files",
+        "operator_log",
+        "api_texts",
+    ]

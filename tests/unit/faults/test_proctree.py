@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from external_mysql_operator.faults.proctree import command_names, descendants, parent_map, stopped
+from external_mysql_operator.faults.proctree import command_lines, command_names, descendants, parent_map, stopped
 
 
 def _proc(root: Path, pid: int, ppid: int, comm: str, state: str = "S") -> None:
@@ -33,3 +33,9 @@ def test_stopped_finds_processes_in_state_t(tmp_path: Path) -> None:
     _proc(tmp_path, 5, 1, "etcd", state="T")
     _proc(tmp_path, 6, 1, "mariadbd (T) x")
     assert stopped([5, 6, 7], tmp_path) == [5]
+
+
+def test_command_lines_are_split_at_nul(tmp_path: Path) -> None:
+    _proc(tmp_path, 11, 10, "ansible-runner")
+    (tmp_path / "11" / "cmdline").write_bytes(b"python\0/venv/bin/ansible-runner\0run\0/runner/x y\0")
+    assert command_lines([11, 12], tmp_path) == {11: ("python", "/venv/bin/ansible-runner", "run", "/runner/x y")}

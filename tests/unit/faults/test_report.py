@@ -9,10 +9,23 @@ from external_mysql_operator.faults.report import CaseResult, Findings, passed, 
 
 def _cases() -> list[CaseResult]:
     return [
-        CaseResult("operator_kill", faults_injected=6, faults_survived=6, crs=20, healthy=20),
+        CaseResult(
+            "operator_kill",
+            faults_injected=6,
+            faults_survived=6,
+            crs=20,
+            healthy=20,
+            injections_without_work=[{"fault": "SIGKILL 7", "hit": [], "attempts": 3}],
+        ),
         CaseResult("mariadb_outage", faults_injected=2, faults_survived=1, crs=10, healthy=9),
-        CaseResult("hostile", crs=40, healthy=40, hostile_tried=120, hostile_refused=119),
+        CaseResult("hostile", crs=40, healthy=40, hostile_tried=120, hostile_refused=119, refused_by_kubernetes=9),
     ]
+
+
+def _render(cases: list[CaseResult], findings: Findings, errors: list[str] | None = None) -> dict[str, object]:
+    return json.loads(
+        render(cases, findings, profile="ci", server="hardened", seed=3, seconds=12.34, errors=errors or [])
+    )
 
 
 def test_totals_add_up_cases_and_count_distinct_findings() -> None:
@@ -24,8 +37,12 @@ def test_totals_add_up_cases_and_count_distinct_findings() -> None:
     assert totals(_cases(), findings) == {
         "faults_injected": 8,
         "faults_survived": 7,
+        "injections_without_work": 1,
         "hostile_inputs_tried": 120,
         "hostile_inputs_refused": 119,
+        "refused_by_kubernetes": 9,
+        "refused_by_operator": 110,
+        "payload_canaries_found": 0,
         "secrets_leaked": 1,
         "credentials_broken": 2,
         "orphans": 1,
@@ -38,6 +55,7 @@ def test_clean_run_passes() -> None:
 
 
 def test_any_lost_fault_leak_orphan_or_broken_credential_fails() -> None:
+    """One case each that must produce a failure."""
     clean = [CaseResult("burst", faults_injected=1, faults_survived=1, hostile_tried=2, hostile_refused=2)]
     assert not passed(totals([*clean, CaseResult("x", faults_injected=1)], Findings()))
     assert not passed(totals([*clean, CaseResult("x", hostile_tried=1)], Findings()))
@@ -47,18 +65,28 @@ def test_any_lost_fault_leak_orphan_or_broken_credential_fails() -> None:
 
 
 def test_rendered_report_has_the_issue_fields_per_case_and_in_totals() -> None:
-    document = json.loads(render(_cases(), Findings(), profile="ci", seed=3, seconds=12.34, errors=[]))
-    assert document["profile"] == "ci" and document["seed"] == 3 and document["duration_seconds"] == 12.3
+    document = _render(_cases(), Findings())
+    assert document["profile"] == "ci" and document["server"] == "hardened" and document["seed"] == 3
+    assert document["duration_seconds"] == 12.3
     assert document["passed"] is False  # one outage and one hostile input were lost
-    for case in document["cases"].values():
+    cases = document["cases"]
+    assert isinstance(cases, dict)
+    for case in cases.values():
         assert {"faults_injected", "crs", "healthy"} <= set(case)
-    assert document["cases"]["hostile"]["hostile_inputs_refused"] == 119
-    assert "hostile_inputs_tried" not in document["cases"]["operator_kill"]
-    assert set(document["totals"]) == {
+    assert cases["hostile"]["hostile_inputs_refused"] == 119
+    assert (cases["hostile"]["refused_by_kubernetes"], cases["hostile"]["refused_by_operator"]) == (9, 110)
+    assert "hostile_inputs_tried" not in cases["operator_kill"]
+    assert cases["operator_kill"]["injections_without_work"] == [{"fault": "SIGKILL 7", "hit": [], "attempts": 3}]
+    assert "injections_without_work" not in cases["mariadb_outage"]
+    assert set(document["totals"]) == {  # type: ignore[arg-type]
         "faults_injected",
         "faults_survived",
+        "injections_without_work",
         "hostile_inputs_tried",
         "hostile_inputs_refused",
+        "refused_by_kubernetes",
+        "refused_by_operator",
+        "payload_canaries_found",
         "secrets_leaked",
         "credentials_broken",
         "orphans",
@@ -66,5 +94,31 @@ def test_rendered_report_has_the_issue_fields_per_case_and_in_totals() -> None:
 
 
 def test_errors_fail_the_run_even_with_clean_totals() -> None:
-    text = render([], Findings(), profile="full", seed=1, seconds=1, errors=["burst: TimeoutError"])
-    assert json.loads(text)["passed"] is False
+    assert _render([], Findings(), errors=["burst: TimeoutError"])["passed"] is False
+
+
+def test_an_orphan_scan_that_could_not_run_is_an_error_and_never_zero_orphans() -> None:
+    clean = [CaseResult("cleanup", crs=3, healthy=3)]
+    findings = Findings()
+    findings.orphan_scans_failed.append("cleanup")
+    findings.errors.append("orphan scan after cleanup could not run (the server did not answer for 60 s)")
+    summary = totals(clean, findings)
+    assert summary["orphans"] is None and not passed(summary)
+    document = _render(clean, findings)
+    assert document["passed"] is False and document["errors"] == findings.errors
+    assert document["findings"]["orphan_scans_failed"] == ["cleanup"]  # type: ignore[index]
+
+
+def test_a_payload_canary_fails_the_run_whatever_the_cases_said() -> None:
+    clean = [CaseResult("hostile", hostile_tried=2, hostile_refused=2)]
+    findings = Findings(canaries={"annotation-jinja": "deleting the hostile entries (their finalizer runs)"})
+    assert not passed(totals(clean, findings))
+    assert _render(clean, findings)["findings"]["payload_canaries"] == findings.canaries  # type: ignore[index]
+
+
+def test_injections_without_work_are_reported_but_not_counted_as_injected() -> None:
+    case = CaseResult("delete_kill", faults_injected=1, faults_survived=1)
+    case.injections_without_work.append({"fault": "SIGKILL during deletion 2", "hit": []})
+    summary = totals([case], Findings())
+    assert (summary["faults_injected"], summary["injections_without_work"]) == (1, 1)
+    assert passed(summary)

@@ -31,3 +31,27 @@ def test_events_and_tasks_of_runs_started_since(tmp_path: Path, monkeypatch: pyt
     assert runs.event_count("faults-kill", known) == 5
     assert runs.tasks_in_flight("faults-kill", known) == ["(starting)", "Ensure the database"]
     assert runs.event_count("other-namespace", set()) == 0
+
+
+RUNNER = "/tmp/ansible-operator/runner/piwik.pro/v1"  # noqa: S108 - ansible-operator's own folder
+
+
+def _runner(folder: str) -> tuple[str, ...]:
+    """An ansible-runner command line as ansible-operator starts it."""
+    return ("/venv/bin/python", "/venv/bin/ansible-runner", "run", folder, "--rotate-artifacts", "3", "-vv")
+
+
+def test_reconciles_are_read_from_ansible_runner_command_lines() -> None:
+    commands = [
+        _runner(f"{RUNNER}/MySQLDatabase/faults-kill/kill-00"),
+        _runner(f"{RUNNER}/MySQLDatabase/faults-kill/kill-01"),
+        _runner(f"{RUNNER}/MySQLDatabase/faults-other/kill-02"),
+        _runner(f"{RUNNER}/MySQLServer/default"),  # a server's check is no reconcile of the namespace
+        ("/venv/bin/python", "/venv/bin/ansible-playbook", "-i", f"{RUNNER}/MySQLDatabase/faults-kill/kill-03/inv"),
+        (),
+    ]
+    assert runs.reconciles_of(commands, "faults-kill") == ["faults-kill/kill-00", "faults-kill/kill-01"]
+    assert runs.reconciles_of(commands, "faults-kill", "kill-01") == ["faults-kill/kill-01"]
+    assert runs.reconciles_of(commands, "faults-delete") == []
+    assert runs.runner_dir(commands[3]) == f"{RUNNER}/MySQLServer/default"
+    assert runs.runner_dir(commands[4]) == ""

@@ -39,3 +39,13 @@ def test_environment_overrides(tmp_path: Path) -> None:
 def test_bad_values_are_refused_with_the_variable_named(env: dict[str, str]) -> None:
     with pytest.raises(ValueError, match=next(iter(env))):
         Settings.from_env(env)
+
+
+def test_the_server_profile_defaults_to_default_and_takes_hardened() -> None:
+    assert Settings.from_env({}).server == "default"
+    assert Settings.from_env({"FAULTS_SERVER": "hardened"}).server == "hardened"
+
+
+def test_an_unknown_server_profile_is_refused() -> None:
+    with pytest.raises(ValueError, match="FAULTS_SERVER"):
+        Settings.from_env({"FAULTS_SERVER": "rds"})
