@@ -26,11 +26,17 @@ COPY ansible.cfg ${HOME}/ansible.cfg
 COPY roles/ ${HOME}/roles/
 COPY playbooks/ ${HOME}/playbooks/
 COPY plugins/ ${HOME}/plugins/
-# Our plugins' bytecode, written once here: the copied files are root's, so the operator (uid 1001) could
-# not write it, and every reconcile would compile the modules and filters from source again.
+# Start-up of the ansible-runner and ansible-playbook that every reconcile runs (ansible_site/: no cyclic
+# GC, no interpreter teardown, events posted without requests), on PYTHONPATH below.
+COPY ansible_site/ ${HOME}/ansible_site/
+# Our plugins' and ansible_site's bytecode, written once here: the copied files are root's, so the operator
+# (uid 1001) could not write it, and every reconcile would compile them from source again.
 USER 0
-RUN python3 -m compileall -q "${HOME}/plugins"
+RUN python3 -m compileall -q "${HOME}/plugins" "${HOME}/ansible_site"
 USER 1001
 
 # ansible-runner starts ansible in its own working directory, where ansible.cfg would not be found.
-ENV ANSIBLE_CONFIG=${HOME}/ansible.cfg
+# PYTHONPATH: ansible_site's sitecustomize and event plugin, for the operator's Python processes only (it
+# acts in ansible-runner and ansible-playbook alone; ANSIBLE_SITE_DISABLE=all in the Deployment turns it off).
+ENV ANSIBLE_CONFIG=${HOME}/ansible.cfg \
+    PYTHONPATH=${HOME}/ansible_site

@@ -9,6 +9,7 @@ it (or in bench-out/), a one-line summary on stderr, and stops everything it sta
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import shlex
@@ -47,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=int(os.environ.get("BENCH_CHANGE_N", "50")),
         help="CRs a change of the MySQLServer must reach (BENCH_CHANGE_N)",
+    )
+    add(
+        "--restart-n",
+        type=int,
+        default=int(os.environ.get("BENCH_RESTART_N", "300")),
+        help="MySQLDatabases present when the operator restarts (restart storm; 0 skips it) (BENCH_RESTART_N)",
     )
     add("--idle-window", type=float, default=float(os.environ.get("BENCH_IDLE_WINDOW_S", "60")), help="seconds")
     add("--out", default=os.environ.get("BENCH_OUT", ""), help="JSON file (BENCH_OUT); stdout when empty")
@@ -130,21 +137,33 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     operator = OperatorProcess(paths, watches)
     metrics_port = process.free_port()
     extra_args = [f"--metrics-bind-address=127.0.0.1:{metrics_port}", *shlex.split(args.operator_args)]
+    restart = None
     try:
         log.info("starting the local environment in %s", paths.state)
         state, _ = env.up(paths)
         cluster.install_crds(paths, state=state)
-        with kube_config.new_client_from_config(str(paths.kubeconfig)) as api:
+        with kube_config.new_client_from_config(str(paths.kubeconfig)) as api, contextlib.ExitStack() as monitors:
             operator.start(args=extra_args)
-            pid = operator.pid
-            if pid is None:
-                raise process.ProcessError(f"ansible-operator exited; see {operator.log}")
             # Every CR waits for its server's first check; the figures must not include it.
             kube.wait_server_ready(api, scenarios.SERVER, args.ready_timeout)
-            with TreeMonitor(pid, f"http://127.0.0.1:{metrics_port}/metrics") as monitor:
-                ctx = scenarios.Context(api=api, monitor=monitor, ready_timeout=args.ready_timeout)
-                results = _run_scenarios(ctx, args, loads)
-                peak = monitor.peak_rss_bytes
+            metrics = f"http://127.0.0.1:{metrics_port}/metrics"
+            monitor = monitors.enter_context(TreeMonitor(_operator_pid(operator), metrics))
+            ctx = scenarios.Context(api=api, monitor=monitor, ready_timeout=args.ready_timeout)
+            results = _run_scenarios(ctx, args, loads)
+            if args.restart_n > 0:
+
+                def restarted() -> TreeMonitor:
+                    ctx.monitor.__exit__()  # its root is about to go
+                    operator.stop()
+                    operator.start(args=extra_args)
+                    return monitors.enter_context(TreeMonitor(_operator_pid(operator), metrics))
+
+                log.info("restart storm: %d MySQLDatabases, restart, one more created", args.restart_n)
+                loads["restart"] = _load()
+                timeout = args.ready_timeout * max(1.0, args.restart_n / 100)
+                restart = scenarios.restart_storm(ctx, "bench-restart", args.restart_n, restarted, timeout)
+            # The operator before the restart, as peak_rss_mb always was; the storm has restart_peak_rss_mb.
+            peak = monitor.peak_rss_bytes
     finally:
         operator.stop()
         if not args.keep_env:
@@ -164,13 +183,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "git_rev": _git_rev(),
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
+        restart=restart,
         **results,
     )
     doc = report.document(measurements)
     png = _plot_path(args.out, args.plot)
-    report.plot(results["single"], results["burst"], png, f"external-mysql-operator bench {doc['git_rev']}")
+    title = f"external-mysql-operator bench {doc['git_rev']}"
+    report.plot(results["single"], results["burst"], png, title, restart)
     doc["plot"] = str(png)
     return doc
+
+
+def _operator_pid(operator: OperatorProcess) -> int:
+    pid = operator.pid
+    if pid is None:
+        raise process.ProcessError(f"ansible-operator exited; see {operator.log}")
+    return pid
 
 
 def _exit_on_sigterm(signum: int, _frame: object) -> None:

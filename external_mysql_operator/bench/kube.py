@@ -196,3 +196,9 @@ def delete_all(api: client.ApiClient, namespace: str, timeout: float) -> None:
         if time.monotonic() >= deadline:
             raise TimeoutError(f"MySQLDatabases of {namespace} still there {timeout:.0f}s after their deletion")
         time.sleep(1)
+
+
+def count_crs(api: client.ApiClient) -> int:
+    """MySQLDatabases in every namespace."""
+    listed = client.CustomObjectsApi(api).list_cluster_custom_object(GROUP, VERSION, PLURAL)
+    return len(listed["items"])

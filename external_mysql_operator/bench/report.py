@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .scenarios import CostSample, PropagationResult, SeriesResult
+from .scenarios import CostSample, PropagationResult, RestartResult, SeriesResult
 from .stats import percentile
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ class Measurements:
     peak_rss_bytes: int
     context: Mapping[str, Any]
     change: PropagationResult | None = None
+    restart: RestartResult | None = None
 
 
 def _per(cpu_s: float, count: int) -> float:
@@ -73,6 +74,21 @@ def propagation(change: PropagationResult) -> dict[str, Any]:
         "reconciles": change.cost.reconciles,
         "server_checks": change.cost.server_checks,
         "cpu_s_per_database": _r(_per(change.cost.cpu_s, len(change.names))),
+    }
+
+
+def restart_keys(restart: RestartResult) -> dict[str, Any]:
+    """The restart storm: what a user creating a CR right after a restart waits, and the whole catch-up."""
+    crs = restart.existing + 1  # the new one too
+    return {
+        "restart_n": restart.existing,
+        "restart_new_cr_ready_s": _r(restart.new_cr_ready_s),
+        "restart_all_reconciled_s": _r(restart.all_reconciled_s),
+        # Each existing CR once, the new one once: 1.0.
+        "restart_reconciles_per_cr": _r(_per(restart.cost.reconciles, crs), 2),
+        "restart_cpu_s_per_cr": _r(_per(restart.cost.cpu_s, crs)),
+        "restart_operator_ready_s": _r(restart.operator_ready_s),
+        "restart_peak_rss_mb": _r(restart.peak_rss_bytes / 2**20, 1),
     }
 
 
@@ -113,6 +129,8 @@ def document(m: Measurements) -> dict[str, Any]:
     }
     if m.change is not None:
         doc["server_change_propagation"] = propagation(m.change)
+    if m.restart is not None:
+        doc.update(restart_keys(m.restart))
     doc.update(m.context)
     return doc
 
@@ -129,10 +147,17 @@ def summary(doc: Mapping[str, Any]) -> str:
         if change
         else ""
     )
+    restart_text = (
+        f"restart with {doc['restart_n']} CRs: new CR Ready {doc['restart_new_cr_ready_s']}s, all reconciled "
+        f"{doc['restart_all_reconciled_s']}s ({doc['restart_reconciles_per_cr']} per CR); "
+        if "restart_n" in doc
+        else ""
+    )
     return (
         f"create->Ready p50 {doc['single_p50_s']}s p95 {doc['single_p95_s']}s; "
         f"burst {doc['burst_n']} all Ready {doc['burst_all_ready_s']}s (p50 {doc['burst_p50_s']}s); "
         f"{change_text}"
+        f"{restart_text}"
         f"CPU/create {doc['cpu_s_per_create_reconcile']}s, CPU/no-op {doc['cpu_s_per_noop_reconcile']}s; "
         f"steady {doc['steady_cpu_cores']} cores ({doc['steady_cpu_cores_1000_crs']} at 1000 CRs); "
         f"peak RSS {doc['peak_rss_mb']} MB; load {doc.get('load_avg_start', '?')}->{doc.get('load_avg_end', '?')}"
@@ -147,14 +172,17 @@ def write_json(doc: Mapping[str, Any], out: Path | None) -> str:
     return text
 
 
-def plot(single: SeriesResult, burst: SeriesResult, png: Path, title: str) -> None:
-    """Time to Ready against CR index, one panel per scenario."""
+def plot(
+    single: SeriesResult, burst: SeriesResult, png: Path, title: str, restart: RestartResult | None = None
+) -> None:
+    """Time to Ready against CR index, one panel per scenario; with a restart storm, a third panel: reconciles
+    after the restart against time, and when the CR created right after it became Ready."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 3 if restart else 2, figsize=(16.5 if restart else 11, 4.2))
     for ax, series, label in (
         (axes[0], single, f"single create ({len(single.names)} one after another)"),
         (axes[1], burst, f"burst ({len(burst.names)} at once)"),
@@ -165,8 +193,25 @@ def plot(single: SeriesResult, burst: SeriesResult, png: Path, title: str) -> No
         ax.set_ylabel("create -> Ready (s)")
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
+    if restart:
+        _plot_restart(axes[2], restart)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=100)
     plt.close(fig)
+
+
+def _plot_restart(ax: Any, restart: RestartResult) -> None:
+    seconds = [t for t, _ in restart.progress]
+    ax.plot(seconds, [n for _, n in restart.progress], "-", label="MySQLDatabase reconciles started")
+    ax.axhline(restart.existing + 1, color="grey", linestyle=":", label=f"{restart.existing} existing + 1 new")
+    ax.axvline(restart.new_cr_ready_s, color="tab:red", linestyle="--", label="new CR Ready")
+    ax.axvline(restart.all_reconciled_s, color="tab:green", linestyle="--", label="all reconciled, idle")
+    ax.set_title(f"restart storm ({restart.existing} CRs, then 1 created)")
+    ax.set_xlabel("seconds since the operator was ready again")
+    ax.set_ylabel("reconciles")
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")

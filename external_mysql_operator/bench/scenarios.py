@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from kubernetes import client
@@ -161,3 +162,80 @@ def server_change(ctx: Context, namespace: str, count: int, timeout: float) -> P
         server_checked_s=checked - patched,
         cost=cost,
     )
+
+
+@dataclass
+class RestartResult:
+    """The operator restarted with `existing` MySQLDatabases present, one more created right after."""
+
+    existing: int
+    operator_ready_s: float  # from the stop until the new operator's readiness endpoint answered
+    new_cr_ready_s: float  # the CR created right after the restart: create -> Ready
+    all_reconciled_s: float  # from the restart until every CR had been reconciled once and the operator idle
+    cost: CostSample  # from the restart until idle: CPU of the new tree, MySQLDatabase reconciles
+    progress: list[tuple[float, int]]  # (seconds since the restart, MySQLDatabase reconciles started so far)
+    peak_rss_bytes: int = 0  # of the new tree (the MySQLServer's check runs beside two database reconciles)
+
+
+def top_up_names(existing: int, wanted: int, prefix: str = "restart") -> list[str]:
+    """Names of the CRs to create so that `wanted` exist (none when there are enough)."""
+    return [f"{prefix}-{i:04d}" for i in range(max(0, wanted - existing))]
+
+
+def settled_at(idle_at: float, settle_s: float, last_ready: float) -> float:
+    """When the last reconcile ended: the idle point less its settle time, never before the last Ready seen."""
+    return max(idle_at - settle_s, last_ready)
+
+
+def restart_storm(
+    ctx: Context, namespace: str, count: int, restart: Callable[[], TreeMonitor], timeout: float
+) -> RestartResult:
+    """`count` MySQLDatabases exist (created here up to that number), the operator restarts, a new CR is
+    created at once; how long that CR takes to become Ready, and until all were reconciled again.
+
+    `restart` stops the operator, starts it again and returns a running monitor of the new process tree;
+    ctx.monitor is replaced by it."""
+    kube.create_namespace(ctx.api, namespace)
+    names = top_up_names(kube.count_crs(ctx.api), count)
+    with kube.ReadyWatcher(ctx.api, namespace) as watcher:
+        kube.create_many(ctx.api, namespace, names)
+        watcher.wait(names, timeout)
+    ctx.monitor.wait_idle()
+    existing = kube.count_crs(ctx.api)
+    log.info("restart storm: restarting the operator with %d MySQLDatabases", existing)
+    stopped = time.monotonic()
+    ctx.monitor = restart()
+    restarted = time.monotonic()
+    base = ctx.monitor.read()
+    with kube.ReadyWatcher(ctx.api, namespace) as watcher:
+        created = kube.create_cr(ctx.api, namespace, "restart-new")
+        progress = _follow_reconciles(ctx.monitor, restarted, existing + 1, timeout)
+        ready = watcher.wait(["restart-new"], timeout)["restart-new"]
+    idle = ctx.monitor.wait_idle(settle=IDLE_SETTLE_S)
+    reconciles = ctx.monitor.reconciles(KIND)
+    return RestartResult(
+        existing=existing,
+        operator_ready_s=restarted - stopped,
+        new_cr_ready_s=ready - created,
+        all_reconciled_s=settled_at(idle.at, IDLE_SETTLE_S, ready) - restarted,
+        cost=CostSample(cpu_s=idle.cpu_s - base.cpu_s, reconciles=reconciles, wall_s=idle.at - restarted),
+        progress=progress,
+        peak_rss_bytes=ctx.monitor.peak_rss_bytes,
+    )
+
+
+def _follow_reconciles(monitor: TreeMonitor, since: float, target: int, timeout: float) -> list[tuple[float, int]]:
+    """Reconciles started since the restart, every half second, until `target` have started."""
+    progress: list[tuple[float, int]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        count = monitor.reconciles(KIND)
+        progress.append((time.monotonic() - since, count))
+        if count >= target:
+            return progress
+        time.sleep(0.5)
+    raise TimeoutError(f"{last_count(progress)} of {target} MySQLDatabases reconciled {timeout:.0f}s after the restart")
+
+
+def last_count(progress: Sequence[tuple[float, int]]) -> int:
+    return progress[-1][1] if progress else 0

@@ -413,9 +413,12 @@ def test_staged_home_holds_what_the_image_runs(image: StagedImage) -> None:
         assert (image.host_path(image.workdir) / playbook).is_file(), playbook
     assert Path(image.host_value(image.env["ANSIBLE_CONFIG"])).is_file()
     # Compiled at build (the operator's user cannot write next to the root-owned files): every module,
-    # module_utils, filter and action plugin has its bytecode, so no reconcile compiles them again.
-    plugins = image.home / "plugins"
-    sources = sorted(plugins.rglob("*.py"))
+    # module_utils, filter and action plugin and ansible_site has its bytecode, so no reconcile compiles them again.
+    sources = sorted((image.home / "plugins").rglob("*.py"))
+    # The start-up of ansible-runner and ansible-playbook (sitecustomize, event plugin), on PYTHONPATH.
+    site = Path(image.host_value(image.env["PYTHONPATH"]))
+    assert (site / "sitecustomize.py").is_file() and (site / "ansible_runner_http" / "__init__.py").is_file()
+    sources += sorted(site.rglob("*.py"))
     assert sources
     for source in sources:
         assert (source.parent / "__pycache__" / f"{source.stem}.{sys.implementation.cache_tag}.pyc").is_file(), source
