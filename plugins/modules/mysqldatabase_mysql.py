@@ -855,12 +855,15 @@ def drop(session: Session, target: Target, kind: str) -> bool:
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     secrets = [module.params[name] or "" for name in ("password", "replacement_password", "login_password")]
+    # On deletion the message says so: the Ready condition of a CR whose finalizer waits shows it.
+    prefix = "Cleanup on deletion failed: " if module.params["state"] == "absent" else ""
     try:
         result = run(module.params, check_mode=module.check_mode)
     except MySQLDatabaseError as error:
-        module.fail_json(msg=redact(error.msg, secrets), reason=error.reason)
+        module.fail_json(msg=prefix + redact(error.msg, secrets), reason=error.reason)
     except Exception as error:  # a bug must still give the role a reason, and no password
-        module.fail_json(msg=redact(f"Unexpected {type(error).__name__}: {error}", secrets), reason="ServerError")
+        message = redact(f"Unexpected {type(error).__name__}: {error}", secrets)
+        module.fail_json(msg=prefix + message, reason="ServerError")
     module.exit_json(**result)
 
 
