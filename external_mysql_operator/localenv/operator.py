@@ -61,8 +61,11 @@ def check_fixed_ports() -> None:
 def operator_env(
     paths: Paths, kubeconfig: str, namespace: str = OPERATOR_NAMESPACE, base: dict[str, str] | None = None
 ) -> dict[str, str]:
-    """What ansible-operator and the ansible-runner it forks need to find our venv, collections and plugins."""
-    env = dict(os.environ if base is None else base)
+    """What ansible-operator and the ansible-runner it forks need to find our venv, collections and plugins.
+
+    Without any variable that names a password: ansible-runner writes its whole environment into every
+    run's artifacts (`command`), and `eval "$(make -s localenv-env)"` exports the admin passwords."""
+    env = {key: value for key, value in (os.environ if base is None else base).items() if not secret_name(key)}
     venv_bin = paths.venv / "bin"
     env.update(
         {
@@ -82,6 +85,10 @@ def operator_env(
         }
     )
     return env
+
+
+def secret_name(variable: str) -> bool:
+    return any(word in variable.upper() for word in ("PASSWORD", "PASSWD", "SECRET", "TOKEN"))
 
 
 def compile_plugins(paths: Paths) -> None:

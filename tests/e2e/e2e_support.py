@@ -1,12 +1,15 @@
-"""Helpers shared by the end-to-end tests: the stack handle, the operator process, polling."""
+"""Helpers shared by the end-to-end tests: the stack handle, the MySQL servers the product tests run on,
+the operator process, polling."""
 
 from __future__ import annotations
 
 import base64
+import re
 import ssl
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pymysql
@@ -33,16 +36,6 @@ class Stack:
     @property
     def custom(self) -> client.CustomObjectsApi:
         return client.CustomObjectsApi(self.api)
-
-    def admin_sql(self, database: str | None = None) -> pymysql.connections.Connection:
-        return pymysql.connect(
-            host="127.0.0.1",
-            port=self.state.mysql_port,
-            user=self.state.mysql_admin_user,
-            password=self.state.mysql_admin_password,
-            database=database,
-            autocommit=True,
-        )
 
     def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> Any:
         return cluster.kubectl(self.paths, *args, stdin=stdin, check=check)
@@ -135,8 +128,8 @@ def events_for(stack: Stack, namespace: str, name: str) -> list[client.CoreV1Eve
     return [e for e in events if e.involved_object.kind == "MySQLDatabase"]
 
 
-def sql_rows(stack: Stack, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    conn = stack.admin_sql()
+def query_rows(conn: pymysql.connections.Connection, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run one statement on `conn`, close it and return the rows."""
     try:
         with conn.cursor() as cur:
             cur.execute(query, args or None)
@@ -145,24 +138,193 @@ def sql_rows(stack: Stack, query: str, args: tuple[Any, ...] = ()) -> list[tuple
         conn.close()
 
 
+def sql_rows(stack: Stack, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """A statement on the default local MariaDB, as its (all-privileged) admin."""
+    return default_profile(stack).rows(query, args)
+
+
 def database_exists(stack: Stack, name: str) -> bool:
-    return bool(sql_rows(stack, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME=%s", (name,)))
+    return default_profile(stack).database_exists(name)
 
 
 def user_exists(stack: Stack, name: str, host: str = "%") -> bool:
-    return bool(sql_rows(stack, "SELECT 1 FROM mysql.user WHERE User=%s AND Host=%s", (name, host)))
+    return default_profile(stack).user_exists(name, host)
 
 
-def app_login(stack: Stack, values: dict[str, str]) -> pymysql.connections.Connection:
-    """Log in exactly as an application would, with the Secret's credentials (port from the Secret)."""
+# The --ssl-mode spelling of each MySQLServer spec.tls.mode: what application Secrets carry as sslMode.
+SSL_MODES = {"Disabled": None, "Required": "REQUIRED", "VerifyCA": "VERIFY_CA", "VerifyIdentity": "VERIFY_IDENTITY"}
+
+
+def tls_context(ssl_mode: str | None, ca_pem: str | None = None) -> ssl.SSLContext | None:
+    """The TLS of a MySQL client started with --ssl-mode=`ssl_mode`; None for DISABLED (and no mode at all),
+    which callers pass on as PyMySQL's ssl_disabled: unless told, PyMySQL 2 prefers TLS when offered."""
+    if ssl_mode in (None, "DISABLED"):
+        return None
+    if ssl_mode == "REQUIRED":
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    context = ssl.create_default_context(cadata=ca_pem)
+    context.check_hostname = ssl_mode == "VERIFY_IDENTITY"
+    return context
+
+
+def app_login(stack: Stack, values: Mapping[str, str], password: str | None = None) -> pymysql.connections.Connection:
+    """Log in exactly as an application would, with the Secret's credentials (or `password`): its host and
+    port, and TLS as its sslMode and ca.crt say."""
+    context = tls_context(values.get("sslMode"), values.get("ca.crt"))
     return pymysql.connect(
         host=values["host"],
         port=int(values["port"]),
         user=values["username"],
-        password=values["password"],
+        password=values["password"] if password is None else password,
         database=values["database"],
+        ssl=context,
+        ssl_disabled=context is None,
         autocommit=True,
     )
+
+
+def secret_that_logs_in(stack: Stack, namespace: str, name: str) -> dict[str, str]:
+    """The Secret's values once they log in (raises, for wait_until, while they do not)."""
+    values = secret_values(stack, namespace, name)
+    app_login(stack, values).close()
+    return values
+
+
+# --- the MySQL servers the product tests run on (conftest.py's `mysql_server`) -----------------
+
+
+@dataclass(frozen=True)
+class ServerProfile:
+    """A MySQL server with its MySQLServer `name`, and how the tests reach it themselves: as the same admin
+    account the operator uses, with the TLS mode of its MySQLServer."""
+
+    name: str
+    host: str
+    port: int
+    admin_user: str
+    admin_password: str = field(repr=False)
+    tls_mode: str = "Disabled"
+    ca_pem: str | None = field(default=None, repr=False)
+    # Whether the server refuses a recreated user's old password (MariaDB's password_reuse_check); None
+    # when the tests cannot know (a server of the user's own).
+    refuses_reused_passwords: bool | None = False
+
+    @property
+    def ssl_mode(self) -> str | None:
+        """The sslMode application Secrets carry (None: they have no such key)."""
+        return SSL_MODES[self.tls_mode]
+
+    def spec(self, **spec: Any) -> dict[str, Any]:
+        """A MySQLDatabase spec on this server that drops what it created when deleted, so tests leave
+        nothing behind on a server that outlives the session."""
+        return {"serverRef": {"name": self.name}, "deletionPolicy": "Delete", **spec}
+
+    def admin_sql(self) -> pymysql.connections.Connection:
+        context = tls_context(self.ssl_mode, self.ca_pem)
+        return pymysql.connect(
+            host=self.host,
+            port=self.port,
+            user=self.admin_user,
+            password=self.admin_password,
+            ssl=context,
+            ssl_disabled=context is None,
+            autocommit=True,
+        )
+
+    def rows(self, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return query_rows(self.admin_sql(), query, args)
+
+    def database_exists(self, name: str) -> bool:
+        return bool(self.rows("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME=%s", (name,)))
+
+    def user_exists(self, name: str, host: str = "%") -> bool:
+        return bool(self.rows("SELECT 1 FROM mysql.user WHERE User=%s AND Host=%s", (name, host)))
+
+    def grants(self, user: str, host: str = "%") -> list[str]:
+        """SHOW GRANTS of the account, sorted, without the password hash MariaDB prints in it."""
+        return sorted(without_password(row[0]) for row in self.rows("SHOW GRANTS FOR %s@%s", (user, host)))
+
+
+def without_password(grant: str) -> str:
+    return re.sub(r" IDENTIFIED (BY|VIA|WITH) .*", "", grant)
+
+
+def local_profile(stack: Stack, server: dict[str, Any], user: str, password: str, **extra: Any) -> ServerProfile:
+    """The profile of a MySQLServer manifest of the local environment (localenv cluster.py)."""
+    spec = server["spec"]
+    tls = spec.get("tls") or {}
+    ca = (stack.paths.pki / "ca.crt").read_text() if tls.get("caSecretRef") else None
+    return ServerProfile(
+        server["metadata"]["name"], spec["host"], spec["port"], user, password, tls.get("mode", "Disabled"), ca, **extra
+    )
+
+
+def default_profile(stack: Stack) -> ServerProfile:
+    """The default local MariaDB: plain TCP, an admin holding every privilege."""
+    state = stack.state
+    return local_profile(stack, cluster.default_server(state), state.mysql_admin_user, state.mysql_admin_password)
+
+
+def hardened_profile(stack: Stack) -> ServerProfile:
+    """The hardened local MariaDB (localenv hardened.py): TLS only, password policies, a role-based admin."""
+    state = stack.state
+    return local_profile(
+        stack,
+        cluster.hardened_server(state),
+        state.mysql_hardened_admin_user,
+        state.mysql_hardened_admin_password,
+        refuses_reused_passwords=True,
+    )
+
+
+# A server of the user's own (conftest.py, `make test-e2e MYSQL_HOST=...`): its MySQLServer and Secrets.
+EXTERNAL_SERVER = "external"
+EXTERNAL_SECRET = "e2e-mysql-server-external"
+EXTERNAL_CA_SECRET = "e2e-mysql-ca-external"
+# Required encrypts without verifying: what MySQL 8 and managed services offer out of the box, and the
+# admin password never crosses the network in clear text. Disabled for a server without TLS.
+EXTERNAL_DEFAULT_TLS_MODE = "Required"
+
+
+def external_profile(environ: Mapping[str, str]) -> ServerProfile | None:
+    """The server named by E2E_MYSQL_HOST, E2E_MYSQL_PORT (3306), E2E_MYSQL_ADMIN_USER,
+    E2E_MYSQL_ADMIN_PASSWORD, E2E_MYSQL_TLS_MODE (Required) and E2E_MYSQL_CA_FILE (for VerifyCA and
+    VerifyIdentity); None when E2E_MYSQL_HOST is unset or empty."""
+    host = environ.get("E2E_MYSQL_HOST", "")
+    if not host:
+        return None
+    mode = environ.get("E2E_MYSQL_TLS_MODE") or EXTERNAL_DEFAULT_TLS_MODE
+    if mode not in SSL_MODES:
+        raise ValueError(f"E2E_MYSQL_TLS_MODE={mode!r}: use one of {', '.join(SSL_MODES)}")
+    ca_file = environ.get("E2E_MYSQL_CA_FILE", "")
+    if mode.startswith("Verify") and not ca_file:
+        raise ValueError(f"E2E_MYSQL_TLS_MODE={mode} needs E2E_MYSQL_CA_FILE, the PEM CA of the server's certificate")
+    missing = [key for key in ("E2E_MYSQL_ADMIN_USER", "E2E_MYSQL_ADMIN_PASSWORD") if not environ.get(key)]
+    if missing:
+        raise ValueError(
+            f"E2E_MYSQL_HOST is set but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not"
+        )
+    return ServerProfile(
+        EXTERNAL_SERVER,
+        host,
+        int(environ.get("E2E_MYSQL_PORT") or 3306),
+        environ["E2E_MYSQL_ADMIN_USER"],
+        environ["E2E_MYSQL_ADMIN_PASSWORD"],
+        mode,
+        Path(ca_file).read_text() if ca_file else None,
+        refuses_reused_passwords=None,
+    )
+
+
+def external_server_spec(profile: ServerProfile) -> dict[str, Any]:
+    """The MySQLServer spec of an external profile, with its credentials (and CA) Secret."""
+    tls: dict[str, Any] = {"mode": profile.tls_mode}
+    if profile.ca_pem:
+        tls["caSecretRef"] = {"name": EXTERNAL_CA_SECRET, "key": "ca.crt"}
+    return {"host": profile.host, "port": profile.port, "credentialsSecretRef": {"name": EXTERNAL_SECRET}, "tls": tls}
 
 
 # --- MySQLServer -------------------------------------------------------------------------------
@@ -213,15 +375,21 @@ def delete_server(stack: Stack, name: str, wait: bool = True) -> None:
 
 
 def wait_server(stack: Stack, name: str, reason: str = "Connected", timeout: float = 180) -> dict[str, Any]:
-    """Wait until the server's Ready condition has `reason` for its current generation; returns the object."""
+    """Wait until the server's Ready condition has `reason` for its current generation; returns the object.
+    A timeout names the condition last seen (its message never holds a password)."""
+    seen: dict[str, Any] = {}
 
     def has_reason() -> dict[str, Any] | None:
         server = get_server(stack, name)
         condition = ready_condition(server)
+        seen.update(reason=condition.get("reason"), message=condition.get("message"))
         current = (server.get("status") or {}).get("observedGeneration") == server["metadata"]["generation"]
         return server if current and condition.get("reason") == reason else None
 
-    return wait_until(has_reason, timeout, f"MySQLServer {name} to report {reason}")
+    try:
+        return wait_until(has_reason, timeout, f"MySQLServer {name} to report {reason}")
+    except AssertionError as err:
+        raise AssertionError(f"{err}; its Ready condition: {seen}") from None
 
 
 def put_secret(stack: Stack, name: str, values: dict[str, str], namespace: str = OPERATOR_NAMESPACE) -> None:
@@ -245,26 +413,4 @@ def admin_credentials(stack: Stack, **overrides: str) -> dict[str, str]:
 def hardened_rows(stack: Stack, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Run a statement on the hardened server as root over its Unix socket, as its DBA would (the
     operator's own admin there has no SUPER)."""
-    conn = localenv_mariadb.root_connect(stack.paths, hardened.NAME)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query, args or None)
-            return list(cur.fetchall())
-    finally:
-        conn.close()
-
-
-def tls_login(values: dict[str, str], password: str | None = None) -> pymysql.connections.Connection:
-    """Log in as an application on a TLS-only server does: the Secret's credentials (or `password`) over
-    TLS, verifying the server against the Secret's ca.crt, and with sslMode VERIFY_IDENTITY its name too."""
-    context = ssl.create_default_context(cadata=values["ca.crt"])
-    context.check_hostname = values.get("sslMode") == "VERIFY_IDENTITY"
-    return pymysql.connect(
-        host=values["host"],
-        port=int(values["port"]),
-        user=values["username"],
-        password=values["password"] if password is None else password,
-        database=values["database"],
-        ssl=context,
-        autocommit=True,
-    )
+    return query_rows(localenv_mariadb.root_connect(stack.paths, hardened.NAME), query, args)

@@ -49,3 +49,11 @@ def test_state_round_trips_and_is_private(tmp_path: Path) -> None:
     State(apiserver_port=1234, mysql_admin_password="pw").save(paths)
     assert State.load(paths).apiserver_port == 1234
     assert paths.state_file.stat().st_mode & 0o077 == 0
+
+
+def test_operator_env_never_carries_a_password_variable(tmp_path: Path) -> None:
+    # ansible-runner writes its environment into every run's artifacts; `make -s localenv-env` exports these.
+    base = {"PATH": "/usr/bin", "MYSQL_ADMIN_PASSWORD": "x", "MYSQL_HARDENED_ADMIN_PASSWORD": "y", "GH_TOKEN": "z"}
+    env = operator.operator_env(Paths(root=tmp_path, state=tmp_path / "s"), "/k/config", base=base)
+    assert not {"MYSQL_ADMIN_PASSWORD", "MYSQL_HARDENED_ADMIN_PASSWORD", "GH_TOKEN"} & set(env)
+    assert env["KUBECONFIG"] == "/k/config"
