@@ -6,6 +6,7 @@ The SQL itself is proven against a real MariaDB in tests/unit/plugins/modules/.
 from __future__ import annotations
 
 import functools
+import re
 import ssl
 
 import pymysql
@@ -840,3 +841,28 @@ def test_a_login_that_needs_the_full_password_without_tls_is_tls_required(monkey
     params |= {"connect_timeout": 5, "query_timeout": 30, "tls_mode": "Disabled"}
     error = raises("TLSRequired", sql.Session.connect, params)
     assert "spec.tls.mode" in error.msg and "pw" not in error.msg
+
+
+# mysql.user of MySQL 8.0 / 8.4 as its reference manual lists it ("The user and db Grant Tables"): the
+# columns the account-state query may use (MariaDB's mysql.user is a view without the last four).
+MYSQL_8_USER_COLUMNS = {"Host", "User", "plugin", "authentication_string", "max_user_connections"} | {
+    "password_expired",
+    "password_last_changed",
+    "password_lifetime",
+    "account_locked",
+}
+
+
+def test_mysql_account_state_reads_only_columns_mysql_8_documents():
+    query = sql.ACCOUNT_STATE_SQL["mysql"]
+    from_user = re.findall(r"\b([A-Za-z_]+)\b", query.split("FROM mysql.user")[0])
+    sql_words = {"SELECT", "AS", "CAST", "BINARY", "IFNULL", "OR", "AND", "INTERVAL", "DAY", "NOW", "Y"}
+    aliases = {"host", "auth_string", "locked", "expired", "default_password_lifetime"}
+    assert set(from_user) - sql_words - aliases <= MYSQL_8_USER_COLUMNS
+    assert {"account_locked", "password_expired", "password_last_changed", "password_lifetime"} <= set(from_user)
+
+
+def test_mariadb_account_state_reads_lock_and_lifetime_from_global_priv():
+    query = sql.ACCOUNT_STATE_SQL["mariadb"]
+    for key in ("$.account_locked", "$.password_lifetime", "$.password_last_changed"):
+        assert key in query
