@@ -35,32 +35,38 @@ class Context:
     status_texts: dict[str, str] = field(default_factory=dict)  # where -> CR JSON, for the leak scan
     created: int = 0
     control: str = ""  # planted in the first CR's annotations: the leak scan must find it (self-check)
+    control_planted: bool = False
 
     def rng(self, case: str) -> random.Random:
         """Each case draws from its own seeded stream, so cases stay reproducible when others change."""
         return random.Random(f"{self.settings.seed}:{case}")  # noqa: S311 - fault timing, not secrets
 
-    def manifest(self, ref: CrRef, spec: dict[str, Any] | None = None) -> dict[str, Any]:
+    def manifest(self, ref: CrRef, spec: dict[str, Any] | None = None, plant_control: bool = True) -> dict[str, Any]:
         """A CR the suite owns, on the server under test: deletionPolicy Delete (cleanup leaves an empty
-        server); some at verbosity 7."""
+        server); some at verbosity 7. The first CR that may carry the leak scan's control value gets it; a
+        case that deletes its CRs before the end of the run passes plant_control=False."""
         self.created += 1
         annotations = {}
         full_spec = {"deletionPolicy": "Delete", **self.stack.target.server_ref(), **(spec or {})}
         if self.created % self.settings.profile.verbose_every == 1:
             annotations[crs.VERBOSITY_ANNOTATION] = "7"
-        if self.created == 1 and self.control:
+        if plant_control and self.control and not self.control_planted:
             # The leak scan must find this fake secret in every kind of place it scans: the CR (API texts),
             # ansible-runner's artifacts, and the operator's log, which prints the normalised spec (with
-            # secretTemplate) of a CR at verbosity 7 (the first CR has it).
+            # secretTemplate) of a CR at verbosity 7 (this CR has it). It stays until cleanup.
+            self.control_planted = True
+            annotations[crs.VERBOSITY_ANNOTATION] = "7"
             annotations[crs.CONTROL_ANNOTATION] = self.control
             full_spec["secretTemplate"] = {crs.CONTROL_KEY: self.control}
         return crs.body(ref, full_spec, annotations)
 
-    def create(self, refs: Iterable[CrRef], spec: dict[str, Any] | None = None, parallel: int = 1) -> list[CrRef]:
+    def create(
+        self, refs: Iterable[CrRef], spec: dict[str, Any] | None = None, parallel: int = 1, plant_control: bool = True
+    ) -> list[CrRef]:
         refs = list(refs)
         for namespace in sorted({ref.namespace for ref in refs}):
             self.stack.crs.ensure_namespace(namespace)
-        manifests = [self.manifest(ref, spec) for ref in refs]
+        manifests = [self.manifest(ref, spec, plant_control) for ref in refs]
         with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
             list(pool.map(self._create_once, manifests))
         return refs

@@ -19,14 +19,16 @@ RUNNER_KIND = RUNNER_ROOT / "piwik.pro" / "v1" / "MySQLDatabase"
 RUNNER_SERVER_KIND = RUNNER_ROOT / "piwik.pro" / "v1" / "MySQLServer"
 
 
-def jobs(namespace: str) -> set[Path]:
-    """The artifact folder of every run so far for the namespace's CRs."""
-    return set(RUNNER_KIND.glob(f"{namespace}/*/artifacts/*")) if RUNNER_KIND.exists() else set()
+def jobs(namespace: str, kind_root: Path | None = None) -> set[Path]:
+    """The artifact folder of every run so far for the namespace's CRs; `kind_root` is RUNNER_KIND as
+    seen from outside an operator that has a /tmp/ansible-operator of its own (a replica)."""
+    root = RUNNER_KIND if kind_root is None else kind_root
+    return set(root.glob(f"{namespace}/*/artifacts/*")) if root.exists() else set()
 
 
-def event_count(namespace: str, known: set[Path]) -> int:
+def event_count(namespace: str, known: set[Path], kind_root: Path | None = None) -> int:
     """Ansible events written by the runs that are not in `known` (those started since)."""
-    return sum(len(list((job / "job_events").glob("*.json"))) for job in jobs(namespace) - known)
+    return sum(len(list((job / "job_events").glob("*.json"))) for job in jobs(namespace, kind_root) - known)
 
 
 def _counter(path: Path) -> int:
@@ -34,10 +36,10 @@ def _counter(path: Path) -> int:
     return int(head) if head.isdigit() else -1
 
 
-def tasks_in_flight(namespace: str, known: set[Path]) -> list[str]:
+def tasks_in_flight(namespace: str, known: set[Path], kind_root: Path | None = None) -> list[str]:
     """The task each unfinished run (not in `known`, no rc file yet) last reported."""
     tasks = []
-    for job in jobs(namespace) - known:
+    for job in jobs(namespace, kind_root) - known:
         if (job / "rc").exists():
             continue
         events = sorted((job / "job_events").glob("*.json"), key=_counter)
@@ -50,6 +52,17 @@ def tasks_in_flight(namespace: str, known: set[Path]) -> list[str]:
                     break
         tasks.append(task)
     return sorted(tasks)
+
+
+def first_event_times(namespace: str, known: set[Path], kind_root: Path | None = None) -> list[float]:
+    """When each run not in `known` wrote its first Ansible event (file modification time, epoch seconds):
+    when a reconcile began doing something."""
+    times = []
+    for job in jobs(namespace, kind_root) - known:
+        events = sorted((job / "job_events").glob("*.json"), key=_counter)
+        with contextlib.suppress(OSError):
+            times += [events[0].stat().st_mtime] if events else []
+    return sorted(times)
 
 
 def runner_dir(argv: tuple[str, ...]) -> str:

@@ -7,6 +7,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from . import replicas
 from .context import Context
 from .crs import poll
 from .leaks import LeakScanner
@@ -52,6 +53,8 @@ def scan_files(ctx: Context, scanner: LeakScanner) -> dict[str, int]:
     artifacts = 0
     for folder in runner_dirs() + server_runner_dirs():
         artifacts += scanner.scan_tree(folder, RUNNER_ROOT)
+    for root in replicas.runner_roots(ctx.stack.paths):  # the failover case's replicas had folders of their own
+        artifacts += scanner.scan_tree(root, root)
     counts["runner_files"] = artifacts
     return counts
 

@@ -27,6 +27,10 @@ class Profile:
     admin_flips: int  # wrong admin password (then wrong user) and back
     burst_crs: int  # CRs created at once
     race_pairs: int  # pairs of CRs in two namespaces racing for the same database and user
+    deletion_faults: int  # faults a Delete-policy CR is deleted under: server stopped, wrong admin password, crashed
+    deletions_per_fault: int  # CRs deleted under each of them
+    deletion_hold_seconds: float  # how long the finalizer must hold (and drop nothing) while the fault lasts
+    failover_crs: int  # CRs created at once while the leader of two replicas is SIGKILLed
     max_concurrent_reconciles: int = 4
     verbose_every: int = 4  # every n-th CR carries the verbosity-7 annotation
     settle_seconds: float = 420.0  # how long a case waits for everything to become healthy
@@ -48,6 +52,10 @@ PROFILES = {
         admin_flips=2,
         burst_crs=50,
         race_pairs=4,
+        deletion_faults=3,
+        deletions_per_fault=2,
+        deletion_hold_seconds=45.0,
+        failover_crs=20,
     ),
     "ci": Profile(
         name="ci",
@@ -64,6 +72,10 @@ PROFILES = {
         admin_flips=1,
         burst_crs=12,
         race_pairs=2,
+        deletion_faults=2,
+        deletions_per_fault=1,
+        deletion_hold_seconds=20.0,
+        failover_crs=10,
         settle_seconds=300.0,
     ),
 }

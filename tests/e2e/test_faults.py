@@ -80,4 +80,9 @@ def test_ci_fault_suite_survives_every_fault_and_refuses_every_hostile_input(
     assert totals["hostile_inputs_tried"] > 0, context
     assert totals["hostile_inputs_refused"] == totals["hostile_inputs_tried"], context
     assert totals["refused_by_kubernetes"] > 0 and totals["refused_by_operator"] > 0, context
+    # The two cases whose faults are not SIGKILLs of a single operator, named so that neither can go missing.
+    failover, deletion = report["cases"]["failover"], report["cases"]["deletion_outage"]
+    assert failover["faults_injected"] == failover["faults_survived"] == 1, context
+    assert failover["details"]["takeover_s"] is not None, context
+    assert deletion["faults_injected"] >= 2 and deletion["faults_survived"] == deletion["faults_injected"], context
     assert result.returncode == 0, context

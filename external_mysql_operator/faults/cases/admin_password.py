@@ -3,15 +3,13 @@ again: the server reports AdminAuthFailed, its MySQLDatabases are refused, and a
 
 from __future__ import annotations
 
-import base64
 import logging
 import string
 
-from ...localenv.config import OPERATOR_NAMESPACE
 from ..context import Context
 from ..crs import CrRef, poll
 from ..report import CaseResult
-from .common import passwords_changed, server_hashes
+from .common import passwords_changed, server_hashes, set_server_key
 
 log = logging.getLogger(__name__)
 NAMESPACE = "faults-admin"
@@ -19,14 +17,6 @@ REASON = "AdminAuthFailed"
 # A MySQLDatabase that reconciles before its server's next check meets the wrong credentials itself; one
 # that reconciles after it is refused because its server is not Ready. Neither changes anything.
 DATABASE_REASONS = frozenset({REASON, "ServerNotReady"})
-
-
-def _set_server_key(ctx: Context, key: str, value: str) -> bool:
-    """Set one key of the server's credentials Secret; True once reading it back shows the value."""
-    core, name = ctx.stack.crs.core, ctx.stack.target.credentials
-    core.patch_namespaced_secret(name, OPERATOR_NAMESPACE, {"stringData": {key: value}})
-    data = core.read_namespaced_secret(name, OPERATOR_NAMESPACE).data or {}
-    return base64.b64decode(data.get(key, "")).decode("utf-8", "replace") == value
 
 
 def _breakages(ctx: Context, count: int) -> list[tuple[str, str, str]]:
@@ -52,7 +42,7 @@ def run_admin_password(ctx: Context) -> CaseResult:
     flips = []
     for index, (key, wrong, right) in enumerate(_breakages(ctx, profile.admin_flips)):
         result.faults_injected += 1  # one that could not be injected counts, unsurvived: the case fails
-        if not poll(lambda key=key, wrong=wrong: _set_server_key(ctx, key, wrong), timeout=60):
+        if not poll(lambda key=key, wrong=wrong: set_server_key(stack, key, wrong), timeout=60):
             result.problems.append(f"flip {index + 1}: the wrong admin {key} never reached the server's Secret")
             continue
         # The server reconciles at once when its Secret changes (its role marks the Secret as its dependent);
@@ -64,7 +54,7 @@ def run_admin_password(ctx: Context) -> CaseResult:
         wrong_reasons = {str(ref): reason for ref, reason in reasons.items() if reason not in DATABASE_REASONS}
         if server_reason != REASON:
             wrong_reasons[str(server)] = server_reason
-        restored = bool(poll(lambda key=key, right=right: _set_server_key(ctx, key, right), timeout=60))
+        restored = bool(poll(lambda key=key, right=right: set_server_key(stack, key, right), timeout=60))
         if not restored:
             result.problems.append(f"flip {index + 1}: the right admin {key} could not be put back")
         after = ctx.wait_healthy(refs)

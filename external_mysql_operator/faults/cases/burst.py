@@ -7,9 +7,9 @@ from typing import Any
 
 from ..context import Context
 from ..crs import CrRef, poll, ready_condition
-from ..health import owner_records, sql_rows
+from ..health import sql_rows
 from ..report import CaseResult
-from .common import PeakReconciles
+from .common import PeakReconciles, server_invariants
 
 log = logging.getLogger(__name__)
 NAMESPACE, RIVALS = "faults-burst", "faults-burst-rival"
@@ -22,25 +22,6 @@ def _race_outcome(ctx: Context, first: CrRef, second: CrRef) -> tuple[CrRef, CrR
     ready = [ref for ref, c in conditions.items() if c.get("status") == "True"]
     conflict = [ref for ref, c in conditions.items() if c.get("status") == "False" and c.get("reason") == "Conflict"]
     return (ready[0], conflict[0]) if len(ready) == 1 and len(conflict) == 1 else None
-
-
-def _server_invariants(ctx: Context, names: list[str]) -> list[str]:
-    """No duplicate users, exactly one database grant each, two ownership records each."""
-    problems = []
-    users = sql_rows(ctx.stack, "SELECT User, COUNT(*) FROM mysql.user GROUP BY User HAVING COUNT(*) > 1")
-    problems += [f"user {user!r} exists {count} times" for user, count in users if str(user) in names]
-    grants: dict[str, list[str]] = {}
-    for user, db in sql_rows(ctx.stack, "SELECT User, Db FROM mysql.db"):
-        grants.setdefault(str(user), []).append(str(db))
-    records: dict[str, int] = {}
-    for _kind, name, _host, _uid in owner_records(ctx.stack):
-        records[name] = records.get(name, 0) + 1
-    for name in names:
-        if grants.get(name) != [name.replace("_", "\\_")]:
-            problems.append(f"user {name!r} holds database grants on {grants.get(name, [])}, not exactly its own")
-        if records.get(name) != 2:
-            problems.append(f"{name!r} has {records.get(name, 0)} ownership records, not 2")
-    return problems
 
 
 def _lock_trouble(ctx: Context) -> dict[str, Any]:
@@ -86,7 +67,7 @@ def run_burst(ctx: Context) -> CaseResult:
     poll(lambda: not any(ctx.stack.crs.exists(ref) for ref in losers), timeout=profile.settle_seconds, interval=2)
     winner_health = ctx.wait_healthy(winners)
     result.problems += ctx.health.record(winner_health)
-    invariants = _server_invariants(ctx, [ref.name for ref in refs + winners])
+    invariants = server_invariants(ctx.stack, [ref.name for ref in refs + winners])
     result.problems += invariants
     result.crs += 2 * len(pairs)
     result.healthy += 2 * sum(h.healthy for h in winner_health)

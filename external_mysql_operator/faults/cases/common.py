@@ -1,17 +1,20 @@
-"""Helpers several cases share: passwords before and after a fault; a SIGKILL that must hit a reconcile."""
+"""Helpers several cases share: passwords before and after a fault; a SIGKILL that must hit a reconcile;
+what a deleted CR left behind; the server's invariants after many CRs; the server's admin Secret."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import random
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from ...localenv.config import OPERATOR_NAMESPACE
 from .. import runs
 from ..crs import CrRef, poll
-from ..health import CrHealth, sql_rows
+from ..health import CrHealth, owner_records, server_objects, sql_rows
 from ..stack import FaultStack
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,52 @@ def passwords_changed(
     return changed
 
 
+def set_server_key(stack: FaultStack, key: str, value: str) -> bool:
+    """Set one key of the target server's credentials Secret; True once reading it back shows the value."""
+    core, name = stack.crs.core, stack.target.credentials
+    core.patch_namespaced_secret(name, OPERATOR_NAMESPACE, {"stringData": {key: value}})
+    data = core.read_namespaced_secret(name, OPERATOR_NAMESPACE).data or {}
+    return base64.b64decode(data.get(key, "")).decode("utf-8", "replace") == value
+
+
+def leftovers(stack: FaultStack, ref: CrRef) -> list[str]:
+    """What is left of a deleted CR (named like its database and user): the CR, its Secret, database, user
+    or ownership records."""
+    left = []
+    if stack.crs.exists(ref):
+        left.append("the CR (finalizer never finished)")
+    if ref.name in {s.metadata.name for s in stack.crs.core.list_namespaced_secret(ref.namespace).items}:
+        left.append("its Secret")
+    objects = server_objects(stack)
+    if ref.name in objects.databases:
+        left.append("its database")
+    if (ref.name, "%") in objects.users:
+        left.append("its user")
+    if any(name == ref.name for _kind, name, _host, _uid in owner_records(stack)):
+        left.append("its ownership records")
+    return left
+
+
+def server_invariants(stack: FaultStack, names: list[str]) -> list[str]:
+    """For CRs named like their database and user: no duplicate users, exactly one database grant each,
+    two ownership records each."""
+    problems = []
+    users = sql_rows(stack, "SELECT User, COUNT(*) FROM mysql.user GROUP BY User HAVING COUNT(*) > 1")
+    problems += [f"user {user!r} exists {count} times" for user, count in users if str(user) in names]
+    grants: dict[str, list[str]] = {}
+    for user, db in sql_rows(stack, "SELECT User, Db FROM mysql.db"):
+        grants.setdefault(str(user), []).append(str(db))
+    records: dict[str, int] = {}
+    for _kind, name, _host, _uid in owner_records(stack):
+        records[name] = records.get(name, 0) + 1
+    for name in names:
+        if grants.get(name) != [name.replace("_", "\\_")]:
+            problems.append(f"user {name!r} holds database grants on {grants.get(name, [])}, not exactly its own")
+        if records.get(name) != 2:
+            problems.append(f"{name!r} has {records.get(name, 0)} ownership records, not 2")
+    return problems
+
+
 MAX_ATTEMPTS = 3  # tries of one SIGKILL to find a reconcile in flight
 RETRY_MOST_EVENTS = 10  # a retry's work is a single reconcile: kill it early
 WORK_TIMEOUT = 300.0
@@ -49,24 +98,33 @@ WORK_TIMEOUT = 300.0
 Work = tuple[set[Path], str]
 
 
-def _await_work(stack: FaultStack, namespace: str, known: set[Path], target: int, name: str) -> str:
+class Operator(Protocol):
+    """What waiting for work asks of an operator: the command lines of the processes under it."""
+
+    def running_commands(self) -> list[tuple[str, ...]]: ...
+
+
+def await_work(
+    operator: Operator, namespace: str, known: set[Path], target: int, name: str = "", kind_root: Path | None = None
+) -> str:
     """Wait until `target` Ansible events of runs not in `known` were written while a reconcile of the
-    namespace (of `name`, when given) is in flight. Returns "in flight", "idle" (every run finished
-    first), or "no run" / "timeout" when the deadline passed."""
+    namespace (of `name`, when given) is in flight under `operator` (whose runs are under `kind_root`, see
+    runs.jobs). Returns "in flight", "idle" (every run finished first), or "no run" / "timeout" when the
+    deadline passed."""
     outcome = {"state": ""}
 
     def settled() -> bool:
-        count = runs.event_count(namespace, known)
-        in_flight = runs.reconciles_of(stack.running_commands(), namespace, name)
+        count = runs.event_count(namespace, known, kind_root)
+        in_flight = runs.reconciles_of(operator.running_commands(), namespace, name)
         if count >= target and in_flight:
             outcome["state"] = "in flight"
-        elif count and not in_flight and not runs.tasks_in_flight(namespace, known):
+        elif count and not in_flight and not runs.tasks_in_flight(namespace, known, kind_root):
             outcome["state"] = "idle"
         return bool(outcome["state"])
 
     if poll(settled, timeout=WORK_TIMEOUT, interval=0.2):
         return outcome["state"]
-    return "timeout" if runs.event_count(namespace, known) else "no run"
+    return "timeout" if runs.event_count(namespace, known, kind_root) else "no run"
 
 
 def kill_during_reconcile(
@@ -89,7 +147,7 @@ def kill_during_reconcile(
     for attempt in range(MAX_ATTEMPTS):
         known, name = work
         target = rng.randint(1, most if attempt == 0 else min(most, RETRY_MOST_EVENTS))
-        state = _await_work(stack, namespace, known, target, name)
+        state = await_work(stack, namespace, known, target, name)
         if state == "in flight":
             tasks = runs.tasks_in_flight(namespace, known)
             killed = stack.kill_operator()

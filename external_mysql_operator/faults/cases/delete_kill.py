@@ -8,7 +8,6 @@ import time
 from .. import runs
 from ..context import Context
 from ..crs import CrRef, poll
-from ..health import owner_records, server_objects
 from ..report import CaseResult
 from . import common
 
@@ -16,23 +15,6 @@ log = logging.getLogger(__name__)
 NAMESPACE = "faults-delete"
 # The finalizer's run writes about 110 Ansible events (skipped tasks included).
 MOST_EVENTS = 100
-
-
-def _cleaned_up(ctx: Context, ref: CrRef) -> list[str]:
-    """What is left of a deleted CR: the CR, its Secret, database, user or ownership records."""
-    left = []
-    if ctx.stack.crs.exists(ref):
-        left.append("the CR (finalizer never finished)")
-    if ref.name in {s.metadata.name for s in ctx.stack.crs.core.list_namespaced_secret(ref.namespace).items}:
-        left.append("its Secret")
-    objects = server_objects(ctx.stack)
-    if ref.name in objects.databases:
-        left.append("its database")
-    if (ref.name, "%") in objects.users:
-        left.append("its user")
-    if any(name == ref.name for _kind, name, _host, _uid in owner_records(ctx.stack)):
-        left.append("its ownership records")
-    return left
 
 
 def _deleting(ctx: Context, ref: CrRef) -> common.Work:
@@ -71,8 +53,8 @@ def run_delete_kill(ctx: Context) -> CaseResult:
             stack.restart_operator()
         remaining: dict[CrRef, list[str]] = {}
         for ref in deleted:
-            clean = poll(lambda ref=ref: _cleaned_up(ctx, ref) == [] or None, profile.settle_seconds, interval=2)
-            remaining[ref] = [] if clean else _cleaned_up(ctx, ref)
+            clean = poll(lambda ref=ref: common.leftovers(stack, ref) == [] or None, profile.settle_seconds, interval=2)
+            remaining[ref] = [] if clean else common.leftovers(stack, ref)
             if remaining[ref]:
                 result.problems.append(f"{ref}: after deletion still there: {', '.join(remaining[ref])}")
         result.crs += len(deleted)

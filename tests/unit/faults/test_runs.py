@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,22 @@ def test_reconciles_are_read_from_ansible_runner_command_lines() -> None:
     assert runs.reconciles_of(commands, "faults-delete") == []
     assert runs.runner_dir(commands[3]) == f"{RUNNER}/MySQLServer/default"
     assert runs.runner_dir(commands[4]) == ""
+
+
+def test_a_replicas_own_runner_folder_is_read_through_kind_root(tmp_path: Path) -> None:
+    """A replica has a /tmp/ansible-operator of its own: its runs are read where the suite sees that folder."""
+    _job(tmp_path, "kill-00", "1", ["Read the spec", "Ensure the database"])
+    assert runs.jobs("faults-kill", tmp_path) == {tmp_path / "faults-kill" / "kill-00" / "artifacts" / "1"}
+    assert runs.event_count("faults-kill", set(), tmp_path) == 2
+    assert runs.tasks_in_flight("faults-kill", set(), tmp_path) == ["Ensure the database"]
+
+
+def test_a_run_begins_when_it_wrote_its_first_event(tmp_path: Path) -> None:
+    early = _job(tmp_path, "kill-00", "1", ["Read the spec", "Validate"])
+    late = _job(tmp_path, "kill-01", "2", ["Read the spec"])
+    for folder, when in ((early, 1000.0), (late, 2000.0)):
+        for event in (folder / "job_events").iterdir():
+            counter = int(event.name.split("-", 1)[0])  # <counter>-<uuid>.json
+            os.utime(event, (when + counter, when + counter))
+    assert runs.first_event_times("faults-kill", set(), tmp_path) == [1001.0, 2001.0]
+    assert runs.first_event_times("faults-kill", {early}, tmp_path) == [2001.0]

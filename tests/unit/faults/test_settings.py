@@ -49,3 +49,10 @@ def test_the_server_profile_defaults_to_default_and_takes_hardened() -> None:
 def test_an_unknown_server_profile_is_refused() -> None:
     with pytest.raises(ValueError, match="FAULTS_SERVER"):
         Settings.from_env({"FAULTS_SERVER": "rds"})
+
+
+def test_ci_deletes_under_both_outages_and_fails_over_a_smaller_burst() -> None:
+    full, ci = PROFILES["full"], PROFILES["ci"]
+    assert full.failover_crs == 20 and 0 < ci.failover_crs < full.failover_crs
+    assert full.deletion_faults == 3 and ci.deletion_faults == 2  # stopped and wrong password; full also crashes
+    assert 0 < ci.deletions_per_fault <= full.deletions_per_fault
