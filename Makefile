@@ -210,9 +210,10 @@ catalog-push: ## Push the catalog image CATALOG_IMG.
 	$(MAKE) docker-push IMG=$(CATALOG_IMG)
 
 .PHONY: lint
-lint: venv collections ## ruff, yamllint, ansible-lint (production profile) and hadolint.
+lint: venv collections ## ruff, mypy (strict), yamllint, ansible-lint (production profile) and hadolint.
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/yamllint -s .
 	$(VENV)/bin/ansible-lint --profile production
 	$(VENV)/bin/hadolint Dockerfile bundle.Dockerfile

@@ -154,7 +154,7 @@ def activate(target: Target, off: set[str]) -> None:
             gc.enable()
             return
         if "teardown" not in off and callable(getattr(module, "main", None)):
-            module.main = without_teardown(module.main)
+            module.__dict__["main"] = without_teardown(module.main)
 
     sys.meta_path.insert(0, _OnImport(target.module, confirm))
 

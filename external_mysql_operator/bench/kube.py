@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
@@ -160,7 +160,9 @@ def poke(api: client.ApiClient, namespace: str, name: str, value: str) -> None:
 
 
 def read_server(api: client.ApiClient, name: str) -> dict[str, Any]:
-    return client.CustomObjectsApi(api).get_cluster_custom_object(GROUP, VERSION, SERVER_PLURAL, name)
+    return cast(
+        "dict[str, Any]", client.CustomObjectsApi(api).get_cluster_custom_object(GROUP, VERSION, SERVER_PLURAL, name)
+    )
 
 
 def patch_server(api: client.ApiClient, name: str, spec: dict[str, Any]) -> float:
@@ -179,7 +181,7 @@ def wait_server_ready(api: client.ApiClient, name: str, timeout: float) -> float
             return time.monotonic()
         if time.monotonic() >= deadline:
             conditions = (server.get("status") or {}).get("conditions") or []
-            condition = next((c for c in conditions if c.get("type") == "Ready"), {})
+            condition: dict[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
             raise TimeoutError(
                 f"MySQLServer {name} not Ready for its generation after {timeout:.0f}s: "
                 f"{condition.get('reason', 'no condition')}: {condition.get('message', '')}"

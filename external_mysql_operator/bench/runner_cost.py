@@ -192,7 +192,8 @@ def rotation(names: Sequence[str], round_no: int) -> list[str]:
 
 def paired_median(runs: Sequence[Sample], base: Sequence[Sample], attr: str) -> float:
     """Median over rounds of (this variant - base) in the same round."""
-    return statistics.median(getattr(s, attr) - getattr(b, attr) for s, b in zip(runs, base, strict=True))
+    differences: list[float] = [getattr(s, attr) - getattr(b, attr) for s, b in zip(runs, base, strict=True)]
+    return statistics.median(differences)
 
 
 def summarize(samples: Mapping[str, Sequence[Sample]]) -> dict[str, dict[str, float]]:

@@ -8,6 +8,7 @@ import secrets
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from ..localenv.operator import PortsTaken, check_fixed_ports
 from ..localenv.process import ProcessError
@@ -100,7 +101,7 @@ def _run(settings: Settings, errors: list[str]) -> tuple[list[CaseResult], Findi
     return results, findings, book
 
 
-def _report(results: list[CaseResult], findings: Findings, book: SecretBook, **options: object) -> str:
+def _report(results: list[CaseResult], findings: Findings, book: SecretBook, **options: Any) -> str:
     """Render the report; it is output too, so it is scanned like everything else before it is shown."""
     text = render(results, findings, **options)
     scanner = LeakScanner(book)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -80,8 +81,12 @@ class Context:
                 raise
 
     def poke(self, refs: Iterable[CrRef], value: str) -> None:
+        def poke(ref: CrRef) -> bool:
+            self.stack.crs.poke(ref, value)
+            return True
+
         for ref in refs:
-            crs.poll(lambda ref=ref: self.stack.crs.poke(ref, value) or True, timeout=30)
+            crs.poll(functools.partial(poke, ref), timeout=30)
 
     def timeout(self, count: int) -> float:
         """How long waiting for `count` CRs may take: a reconcile costs seconds of CPU, more on a busy machine."""

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pymysql
 import urllib3
@@ -99,22 +99,26 @@ class Crs:
 
     def create(self, manifest: dict[str, Any]) -> dict[str, Any]:
         if manifest.get("kind") == SERVER_KIND:
-            return self.custom.create_cluster_custom_object(
+            created = self.custom.create_cluster_custom_object(
                 GROUP, VERSION, SERVER_PLURAL, manifest, _request_timeout=REQUEST_TIMEOUT
             )
-        namespace = manifest["metadata"]["namespace"]
-        return self.custom.create_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURAL, manifest, _request_timeout=REQUEST_TIMEOUT
-        )
+        else:
+            namespace = manifest["metadata"]["namespace"]
+            created = self.custom.create_namespaced_custom_object(
+                GROUP, VERSION, namespace, PLURAL, manifest, _request_timeout=REQUEST_TIMEOUT
+            )
+        return cast(dict[str, Any], created)
 
     def get(self, ref: CrRef) -> dict[str, Any]:
         if ref.is_server:
-            return self.custom.get_cluster_custom_object(
+            found = self.custom.get_cluster_custom_object(
                 GROUP, VERSION, SERVER_PLURAL, ref.name, _request_timeout=REQUEST_TIMEOUT
             )
-        return self.custom.get_namespaced_custom_object(
-            GROUP, VERSION, ref.namespace, PLURAL, ref.name, _request_timeout=REQUEST_TIMEOUT
-        )
+        else:
+            found = self.custom.get_namespaced_custom_object(
+                GROUP, VERSION, ref.namespace, PLURAL, ref.name, _request_timeout=REQUEST_TIMEOUT
+            )
+        return cast(dict[str, Any], found)
 
     def exists(self, ref: CrRef) -> bool:
         try:
@@ -176,4 +180,4 @@ def ready_condition(cr: dict[str, Any]) -> dict[str, Any]:
 
 def is_current(cr: dict[str, Any]) -> bool:
     """The status describes the current spec (observedGeneration caught up)."""
-    return (cr.get("status") or {}).get("observedGeneration") == cr["metadata"].get("generation")
+    return bool((cr.get("status") or {}).get("observedGeneration") == cr["metadata"].get("generation"))

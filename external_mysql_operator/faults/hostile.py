@@ -13,6 +13,7 @@ every phase, deletion included), and nothing of another CR or of the server's sy
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import re
@@ -51,12 +52,18 @@ class _CorpusLoader(yaml.SafeLoader):
     """YAML with `!repeat [text, count]` (long strings) and `!keys [prefix, count, value]` (big maps)."""
 
 
-def _repeat(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+def _delete(ctx: Context, ref: CrRef) -> bool:
+    """Delete one CR (for poll, which retries on an API error)."""
+    ctx.stack.crs.delete(ref)
+    return True
+
+
+def _repeat(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> str:
     text, count = loader.construct_sequence(node)
     return str(text) * int(count)
 
 
-def _keys(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+def _keys(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> dict[str, Any]:
     prefix, count, value = loader.construct_sequence(node, deep=True)
     return {f"{prefix}{index}": value for index in range(int(count))}
 
@@ -296,12 +303,12 @@ def _await(ctx: Context, outcomes: list[Outcome]) -> None:
     deadline = time.monotonic() + ctx.timeout(len(pending))
     while pending and time.monotonic() < deadline:
         for outcome in list(pending):
-            seen = poll(lambda o=outcome: _observe(ctx, o.entry.ref), timeout=0)
+            seen = poll(functools.partial(_observe, ctx, outcome.entry.ref), timeout=0)
             if seen:
                 outcome.observed, outcome.message = seen
                 pending.remove(outcome)
                 if outcome.entry.expect != "literal":
-                    poll(lambda o=outcome: ctx.stack.crs.delete(o.entry.ref) or True, timeout=30)
+                    poll(functools.partial(_delete, ctx, outcome.entry.ref), timeout=30)
         time.sleep(2)
 
 

@@ -16,6 +16,7 @@ names the replica that holds it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -95,7 +96,7 @@ class PortBridge:
 
     def open(self) -> None:
         for port in self.ports:
-            listener = in_network_namespace(self.netns, lambda port=port: _listener(port))
+            listener = in_network_namespace(self.netns, functools.partial(_listener, port))
             self._keep(listener)
             threading.Thread(target=self._accept, args=(listener, port), name=f"bridge-{port}", daemon=True).start()
 

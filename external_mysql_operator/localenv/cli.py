@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import shlex
+import subprocess
 import sys
 
 from . import cluster, env, operator, process
@@ -118,6 +119,6 @@ def main(argv: list[str] | None = None) -> int:
     except (process.ProcessError, operator.PortsTaken) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except cluster.subprocess.CalledProcessError as err:
+    except subprocess.CalledProcessError as err:
         print(f"error: {shlex.join(err.cmd)} failed:\n{err.stderr}", file=sys.stderr)
         return 2

@@ -76,7 +76,7 @@ def default_server(state: State) -> dict[str, object]:
 def hardened_server(state: State) -> dict[str, object]:
     """The MySQLServer `hardened` for the hardened MariaDB: TLS only, so VerifyIdentity against the local CA
     (its certificate names 127.0.0.1, hence that host and not localhost)."""
-    tls = {"mode": "VerifyIdentity", "caSecretRef": {"name": CA_SECRET_NAME, "key": "ca.crt"}}
+    tls: dict[str, object] = {"mode": "VerifyIdentity", "caSecretRef": {"name": CA_SECRET_NAME, "key": "ca.crt"}}
     return server_manifest(HARDENED_SERVER, state.mysql_hardened_port, HARDENED_SECRET_NAME, tls)
 
 

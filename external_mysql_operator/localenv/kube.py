@@ -125,7 +125,8 @@ def api_ready(paths: Paths, state: State) -> bool:
     )
     try:
         with urllib.request.urlopen(request, context=ctx, timeout=2) as response:  # noqa: S310
-            return response.status == 200
+            status: int = response.status  # urlopen's answer is untyped
+            return status == 200
     except (urllib.error.URLError, OSError):
         return False
 
@@ -133,6 +134,7 @@ def api_ready(paths: Paths, state: State) -> bool:
 def _http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL we built
-            return response.status == 200
+            status: int = response.status  # urlopen's answer is untyped
+            return status == 200
     except (urllib.error.URLError, OSError):
         return False

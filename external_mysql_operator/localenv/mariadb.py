@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pymysql
 
@@ -125,7 +126,7 @@ def _create_admin(paths: Paths, state: State) -> None:
         conn.close()
 
 
-def admin_connect(state: State, **kwargs: object) -> pymysql.connections.Connection:
+def admin_connect(state: State, **kwargs: Any) -> pymysql.connections.Connection:
     return pymysql.connect(
         host="127.0.0.1",
         port=state.mysql_port,

@@ -117,7 +117,8 @@ def ports_free() -> bool:
 def _http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL we built
-            return response.status == 200
+            status: int = response.status  # urlopen's answer is untyped
+            return status == 200
     except OSError:
         return False
 

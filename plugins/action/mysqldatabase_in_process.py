@@ -23,6 +23,7 @@ import io
 import json
 import sys
 import traceback
+from typing import Any, cast
 
 import ansible.module_utils
 from ansible import constants as C
@@ -34,7 +35,8 @@ from ansible.vars.clean import remove_internal_keys
 
 def _module_utils_importable() -> None:
     # The controller imports only Ansible's own module_utils; ours are configured for modules.
-    for path in C.DEFAULT_MODULE_UTILS_PATH:
+    # ansible.constants defines its settings at import time from the config definitions; mypy cannot see them.
+    for path in C.DEFAULT_MODULE_UTILS_PATH:  # type: ignore[attr-defined]
         if path not in ansible.module_utils.__path__:
             ansible.module_utils.__path__.append(path)
 
@@ -44,8 +46,9 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
     _supports_async = False
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
+    def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        # ActionBase.run and _parse_returned_data carry no annotations in ansible-core.
+        result: dict[str, Any] = super().run(tmp, task_vars)  # type: ignore[no-untyped-call]
         name = self._task.action.rpartition(".")[2]
         module_args = self._task.args.copy()
         self._update_module_args(name, module_args, task_vars or {})
@@ -54,14 +57,17 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=f"module {name} not found for in-process execution")
             return result
         result.update(self._run_main(name, path, module_args))
-        return wrap_var(result)
+        return cast("dict[str, Any]", wrap_var(result))
 
-    def _run_main(self, name: str, path: str, module_args: dict) -> dict:
+    def _run_main(self, name: str, path: str, module_args: dict[str, Any]) -> dict[str, Any]:
         _module_utils_importable()
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": module_args}).encode("utf-8")
+        # ansible-core declares _ANSIBLE_ARGS = None and fills it with the arguments' JSON bytes itself.
+        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": module_args}).encode("utf-8")  # type: ignore[assignment]
         stdout = io.StringIO()
         try:
             spec = importlib.util.spec_from_file_location(f"ansible_in_process_{name}", path)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {path} as a module")
             module = importlib.util.module_from_spec(spec)
             # Registered first, as importlib's recipe says: dataclasses look their module up while it loads.
             sys.modules[spec.name] = module
@@ -70,6 +76,8 @@ class ActionModule(ActionBase):
                 module.main()
         except Exception:  # a crash is reported as Ansible reports a remote traceback
             return {"failed": True, "msg": "MODULE FAILURE", "exception": traceback.format_exc()}
-        data = self._parse_returned_data({"stdout": stdout.getvalue(), "stderr": ""})
+        data: dict[str, Any] = self._parse_returned_data(  # type: ignore[no-untyped-call]
+            {"stdout": stdout.getvalue(), "stderr": ""}
+        )
         remove_internal_keys(data)
         return data

@@ -20,7 +20,7 @@ import string
 import unicodedata
 import urllib.parse
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import ansible.module_utils
 from ansible import constants as C
@@ -28,7 +28,9 @@ from ansible.errors import AnsibleFilterError
 from ansible.utils.unsafe_proxy import wrap_var
 
 # The controller imports only Ansible's own module_utils; ours, which hold the rules, are configured for modules.
-ansible.module_utils.__path__.extend(p for p in C.DEFAULT_MODULE_UTILS_PATH if p not in ansible.module_utils.__path__)
+# ansible.constants defines its settings at import time from the config definitions; mypy cannot see them.
+_module_utils_path = C.DEFAULT_MODULE_UTILS_PATH  # type: ignore[attr-defined]
+ansible.module_utils.__path__.extend(p for p in _module_utils_path if p not in ansible.module_utils.__path__)
 from ansible.module_utils.mysqldatabase_rules import (
     ALL_PRIVILEGES,
     DELETION_POLICIES,
@@ -81,8 +83,14 @@ def _text(value: str) -> str:
 
 
 def _kind(value: Any) -> str:
-    kinds = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"))
-    kinds += ((Mapping, "a mapping"), (list, "a list"))
+    kinds: tuple[tuple[type[object], str], ...] = (
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a number"),
+        (str, "a string"),
+        (Mapping, "a mapping"),
+        (list, "a list"),
+    )
     return "null" if value is None else next((name for cls, name in kinds if isinstance(value, cls)), "a value")
 
 
@@ -265,7 +273,7 @@ def _defaults(defaults: Any) -> dict[str, Any]:
     return result
 
 
-def _sql_name(problems: _Problems, spec: Mapping, key: str, fallback: str, kind: _NameKind) -> str:
+def _sql_name(problems: _Problems, spec: Mapping[str, Any], key: str, fallback: str, kind: _NameKind) -> str:
     """Return spec[key], or metadata.name when unset; '' when the name cannot be used."""
     label, limit, reserved = kind
     spec_field, value = f"spec.{key}", spec.get(key)
@@ -287,7 +295,7 @@ def _sql_name(problems: _Problems, spec: Mapping, key: str, fallback: str, kind:
     return ""
 
 
-def _server(problems: _Problems, spec: Mapping, default: str) -> str:
+def _server(problems: _Problems, spec: Mapping[str, Any], default: str) -> str:
     ref = spec.get("serverRef")
     if ref is None:
         return default
@@ -297,7 +305,7 @@ def _server(problems: _Problems, spec: Mapping, default: str) -> str:
     return default if ref.get("name") is None else SERVER_NAME(problems, "spec.serverRef.name", ref["name"])
 
 
-def _metadata(cr: Any) -> Mapping:
+def _metadata(cr: Any) -> Mapping[str, Any]:
     metadata = cr.get("metadata") if isinstance(cr, Mapping) else None
     if not isinstance(metadata, Mapping) or not all(
         isinstance(metadata.get(key), str) and metadata.get(key) for key in ("name", "namespace")
@@ -314,7 +322,7 @@ def _copy(value: Any) -> Any:
     return list(value) if isinstance(value, list) else dict(value) if isinstance(value, dict) else value
 
 
-def mysqldatabase_settings(cr: Mapping, defaults: Mapping | None = None) -> dict[str, Any]:
+def mysqldatabase_settings(cr: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Return the validated, normalized settings of a MySQLDatabase for the role.
 
     A field with a problem holds its empty value ('' / [] / {} / 0 / False), never a guess, so
@@ -352,7 +360,7 @@ def mysqldatabase_settings(cr: Mapping, defaults: Mapping | None = None) -> dict
     settings.update(valid=not problems.items, reason=problems.reason(), message=problems.message())
     # Every value came from the CR: keep it marked unsafe so Ansible never templates it when the role
     # references these settings later (a plain str holding "{{ ... }}" would be evaluated).
-    return wrap_var(settings)
+    return cast("dict[str, Any]", wrap_var(settings))
 
 
 def mysqldatabase_password(length: int = 32) -> str:
@@ -372,7 +380,9 @@ def mysqldatabase_password(length: int = 32) -> str:
             return password
 
 
-def mysqldatabase_password_choice(app_secret: Mapping, rotate_token: str = "", length: int = 32) -> dict[str, Any]:
+def mysqldatabase_password_choice(
+    app_secret: Mapping[str, Any], rotate_token: str = "", length: int = 32
+) -> dict[str, Any]:
     """Keep the application Secret's password, or generate one when there is none or a rotation is asked.
 
     ``app_secret`` is the summary mysqldatabase_secret_info returns. A rotation is asked when
@@ -388,14 +398,17 @@ def mysqldatabase_password_choice(app_secret: Mapping, rotate_token: str = "", l
     kept = str(app_secret.get("password") or "")
     refused = kept != "" and not _acceptable_secret_password(kept)
     is_new = kept == "" or rotation_asked or refused
-    return wrap_var(
-        {
-            "value": mysqldatabase_password(length) if is_new else kept,
-            "is_new": is_new,
-            "rotation_requested": rotation_asked and bool(app_secret.get("exists")),
-            "secret_password_refused": refused,
-            "replacement": mysqldatabase_password(length),
-        }
+    return cast(
+        "dict[str, Any]",
+        wrap_var(
+            {
+                "value": mysqldatabase_password(length) if is_new else kept,
+                "is_new": is_new,
+                "rotation_requested": rotation_asked and bool(app_secret.get("exists")),
+                "secret_password_refused": refused,
+                "replacement": mysqldatabase_password(length),
+            }
+        ),
     )
 
 
@@ -430,7 +443,7 @@ def _connection(conn: Any) -> dict[str, str]:
     return values
 
 
-def _tls_keys(conn: Mapping) -> dict[str, str]:
+def _tls_keys(conn: Mapping[str, Any]) -> dict[str, str]:
     mode = conn.get("tls_mode") or "Disabled"
     if mode == "Disabled":
         return {}
@@ -442,7 +455,7 @@ def _tls_keys(conn: Mapping) -> dict[str, str]:
     return keys
 
 
-def mysqldatabase_secret_data(conn: Mapping, template: Mapping | None = None) -> dict[str, str]:
+def mysqldatabase_secret_data(conn: Mapping[str, Any], template: Mapping[str, Any] | None = None) -> dict[str, str]:
     """Return the application Secret's ``data``: connection keys, ``uri`` and the rendered template.
 
     With ``conn.tls_mode`` other than Disabled, ``sslMode`` (MySQL's --ssl-mode spelling), ``ca.crt``
@@ -475,8 +488,8 @@ def mysqldatabase_secret_data(conn: Mapping, template: Mapping | None = None) ->
 
 
 def mysqldatabase_events(
-    result: Mapping,
-    spec: Mapping,
+    result: Mapping[str, Any],
+    spec: Mapping[str, Any],
     rotation_requested: bool = False,
     secret_existed: bool = True,
     secret_password_refused: bool = False,
@@ -562,8 +575,15 @@ def mysqldatabase_events(
             f"Secret {spec['secret_name']} was missing; wrote it with a new password",
         ),
     ]
-    return wrap_var(
-        [{"type": kind, "reason": reason, "message": message} for wanted, kind, reason, message in candidates if wanted]
+    return cast(
+        "list[dict[str, str]]",
+        wrap_var(
+            [
+                {"type": kind, "reason": reason, "message": message}
+                for wanted, kind, reason, message in candidates
+                if wanted
+            ]
+        ),
     )
 
 

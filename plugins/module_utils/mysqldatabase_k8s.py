@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import base64
 import copy
+import http.client
 import json
 import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from typing import IO, Any
 
 # ansible-operator's proxy: no auth, the API server behind it authorizes the operator's account.
 DEFAULT_API_URL = "http://localhost:8888"
@@ -49,7 +50,15 @@ class K8sApiError(Exception):
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     # The API server never redirects; following one would hand the bearer token to another host.
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         return None
 
 
@@ -85,10 +94,12 @@ def apply_merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def connection_argument_spec(env_fallback: Any) -> dict:
+def connection_argument_spec(env_fallback: Any) -> dict[str, Any]:
     """The argument_spec entries of the connection options; `env_fallback` is ansible.module_utils.basic's."""
     types = {"api_url": "str", "api_key": "str", "ca_cert": "path", "validate_certs": "bool", "kubeconfig": "path"}
-    spec = {name: {"type": types[name], "fallback": (env_fallback, [env])} for name, env in CONNECTION_ENV.items()}
+    spec: dict[str, dict[str, Any]] = {
+        name: {"type": types[name], "fallback": (env_fallback, [env])} for name, env in CONNECTION_ENV.items()
+    }
     spec["api_url"]["default"] = DEFAULT_API_URL
     spec["api_key"]["no_log"] = True
     spec["validate_certs"]["default"] = True
@@ -129,7 +140,7 @@ def operator_credentials(kubeconfig: str | None) -> tuple[str, str] | None:
     return found["username"][0], found["password"][0]
 
 
-def client_from_params(params: dict) -> K8sClient:
+def client_from_params(params: dict[str, Any]) -> K8sClient:
     """A client for a module's connection options (see connection_argument_spec)."""
     credentials = None if params.get("api_key") else operator_credentials(params.get("kubeconfig"))
     username, password = credentials or (None, None)
@@ -204,7 +215,7 @@ class K8sClient:
         for handler in handlers:
             self._opener.add_handler(handler)
 
-    def request(self, method: str, path: str, body: Any = None, content_type: str = JSON) -> dict:
+    def request(self, method: str, path: str, body: Any = None, content_type: str = JSON) -> dict[str, Any]:
         """Send one request and return the decoded JSON answer; raise K8sApiError on failure."""
         headers = dict(self._headers)
         data = None
@@ -225,18 +236,19 @@ class K8sClient:
         if not answer.strip():
             return {}
         try:
-            return json.loads(answer)
+            decoded: dict[str, Any] = json.loads(answer)
         except ValueError:
             raise K8sApiError(0, f"{method} {path}: the answer is not JSON") from None
+        return decoded
 
-    def get(self, path: str) -> dict:
+    def get(self, path: str) -> dict[str, Any]:
         return self.request("GET", path)
 
-    def create(self, path: str, body: dict) -> dict:
+    def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.request("POST", path, body)
 
-    def merge_patch(self, path: str, patch: dict) -> dict:
+    def merge_patch(self, path: str, patch: dict[str, Any]) -> dict[str, Any]:
         return self.request("PATCH", path, patch, content_type=MERGE_PATCH)
 
-    def replace(self, path: str, body: dict) -> dict:
+    def replace(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.request("PUT", path, body)

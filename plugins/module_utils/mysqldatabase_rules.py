@@ -10,6 +10,8 @@ this file to modules, and the filter imports it on the controller.
 
 from __future__ import annotations
 
+from typing import Any
+
 # Schema that holds the operator's ownership records (the `owners` table).
 METADATA_SCHEMA = "external_mysql_operator"
 # The server's own schemas; the metadata schema is reserved too.
@@ -85,7 +87,7 @@ ROTATE_ANNOTATION = "piwik.pro/rotate-password"
 
 # spec field -> its default; the CRD schema carries the same `default:` values (kubectl explain shows them).
 # databaseName, username and secretName default to metadata.name, which a schema cannot express.
-SPEC_DEFAULTS = {
+SPEC_DEFAULTS: dict[str, Any] = {
     "userHost": "%",
     "privileges": [ALL_PRIVILEGES],
     "maxUserConnections": 0,

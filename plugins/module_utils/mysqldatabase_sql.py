@@ -36,9 +36,8 @@ try:
     import pymysql
     import pymysql.cursors
 
-    PYMYSQL_IMPORT_ERROR = None
+    PYMYSQL_IMPORT_ERROR: str | None = None
 except ImportError as exc:  # pragma: no cover - the operator image and the venv ship PyMySQL
-    pymysql = None
     PYMYSQL_IMPORT_ERROR = str(exc)
 
 MAX_OWNER_FIELD = 255
@@ -261,7 +260,7 @@ def error_code(exc: BaseException) -> int:
 
 
 def error_text(exc: BaseException) -> str:
-    args = getattr(exc, "args", ())
+    args: tuple[object, ...] = getattr(exc, "args", ())
     return str(args[1]) if len(args) > 1 else str(exc)
 
 
@@ -409,7 +408,7 @@ SECURE_TRANSPORT_REQUIRED = 3159
 TLS_NOT_OFFERED = 2026
 
 
-def login_argument_spec(query_timeout: int) -> dict:
+def login_argument_spec(query_timeout: int) -> dict[str, Any]:
     """The connection options every module of ours that talks to the MySQL server takes."""
     return {
         "login_host": {"type": "str", "required": True},
@@ -423,7 +422,7 @@ def login_argument_spec(query_timeout: int) -> dict:
     }
 
 
-def tls_mode_of(params: dict) -> str:
+def tls_mode_of(params: dict[str, Any]) -> str:
     """The TLS mode of a run: `tls_mode`, else VerifyIdentity with a CA and Disabled without."""
     mode = params.get("tls_mode") or ("VerifyIdentity" if params.get("ca_cert") else "Disabled")
     if mode not in TLS_MODES:
@@ -451,7 +450,7 @@ def tls_context(mode: str, ca_cert: str | None) -> ssl.SSLContext | None:
     return context
 
 
-def _tls_only(options: dict) -> bool:
+def _tls_only(options: dict[str, Any]) -> bool:
     """Whether a login refused in plain text succeeds over TLS: MariaDB refuses plain logins to a
     server with require_secure_transport as "access denied", where MySQL says 3159. The same
     credentials go over a channel at least as private as the plain one just tried."""
@@ -478,8 +477,8 @@ class Session:
         self._locks: list[str] = []
 
     @classmethod
-    def connect(cls, params: dict, check_mode: bool = False) -> Session:
-        if pymysql is None:
+    def connect(cls, params: dict[str, Any], check_mode: bool = False) -> Session:
+        if PYMYSQL_IMPORT_ERROR is not None:
             raise MySQLDatabaseError("ServerError", f"PyMySQL is not installed: {PYMYSQL_IMPORT_ERROR}")
         host, port, user = params["login_host"], params["login_port"], params["login_user"]
         options = {
@@ -536,7 +535,9 @@ class Session:
         if "mariadb" not in version.lower() and version_tuple(version) >= (8, 0, 0):
             self.rows("SET ROLE ALL", purpose="activating the admin user's roles")
 
-    def rows(self, sql: str, args: tuple = (), *, purpose: str, secret: bool = False) -> list[dict]:
+    def rows(
+        self, sql: str, args: tuple[object, ...] = (), *, purpose: str, secret: bool = False
+    ) -> list[dict[str, Any]]:
         for delay in (*RETRY_DELAYS, None):
             try:
                 with self._connection.cursor() as cursor:
@@ -570,7 +571,7 @@ class Session:
         details = [str(row.get("Message")) for row in notes if row.get("Level") != "Error"]
         return pymysql.err.OperationalError(PASSWORD_POLICY_ERROR, "; ".join([errors[0], *details]))
 
-    def change(self, description: str, sql: str, args: tuple = (), *, secret: bool = False) -> None:
+    def change(self, description: str, sql: str, args: tuple[object, ...] = (), *, secret: bool = False) -> None:
         """Run one statement that changes the server and note it; in check mode only note it. A statement
         the server refused is not noted: it changed nothing."""
         if not self.check_mode:
@@ -624,7 +625,7 @@ def account(user: str, host: str) -> str:
     return f"'{user}'@'{host}'"
 
 
-def find_schema(session: Session, database: str) -> dict | None:
+def find_schema(session: Session, database: str) -> dict[str, Any] | None:
     """The SCHEMATA row of exactly this database (the column compares case-insensitively)."""
     rows = session.rows(
         "SELECT SCHEMA_NAME AS name, DEFAULT_CHARACTER_SET_NAME AS charset, "
@@ -664,7 +665,7 @@ ACCOUNT_STATE_SQL = {
 }
 
 
-def find_account(session: Session, info: ServerInfo, user: str, host: str) -> dict | None:
+def find_account(session: Session, info: ServerInfo, user: str, host: str) -> dict[str, Any] | None:
     """The mysql.user row of exactly this account: host, plugin, max_user_connections, auth_string
     (bytes), locked and expired (booleans)."""
     rows = session.rows(ACCOUNT_STATE_SQL[info.flavor], (user,), purpose=f"looking up user {account(user, host)}")
@@ -738,7 +739,7 @@ def priv_columns(session: Session, table: str) -> list[str]:
     return [str(row["name"]) for row in rows if str(row["name"]).lower().endswith("_priv")]
 
 
-def _rows_for_account(session: Session, table: str, columns: str, user: str, host: str) -> list[dict]:
+def _rows_for_account(session: Session, table: str, columns: str, user: str, host: str) -> list[dict[str, Any]]:
     rows = session.rows(
         f"SELECT {columns} FROM mysql.{quote_identifier(table)} WHERE User = %s",  # noqa: S608 - quoted
         (user,),
@@ -797,7 +798,7 @@ def read_roles(session: Session, info: ServerInfo, user: str, host: str) -> list
     return [(str(row["role"]), str(row["role_host"])) for row in rows if str(row["Host"]).lower() == host]
 
 
-def revoke_role_sql(flavor: str, role: str, role_host: str) -> tuple[str, tuple]:
+def revoke_role_sql(flavor: str, role: str, role_host: str) -> tuple[str, tuple[object, ...]]:
     """REVOKE <role> FROM <account>: MariaDB names roles as identifiers, MySQL as accounts."""
     if flavor == "mariadb":
         return f"REVOKE {quote_identifier(role)} FROM %s@%s", ()
@@ -1056,11 +1057,12 @@ def parse_current_roles(value: Any, flavor: str) -> list[tuple[str, str]]:
     return [(name.replace("``", "`"), (host or quoted or "")) for name, host, quoted in _QUOTED_NAME.findall(text)]
 
 
-def _grant_lines(session: Session, sql: str, args: tuple, purpose: str) -> list[str]:
+def _grant_lines(session: Session, sql: str, args: tuple[object, ...], purpose: str) -> list[str]:
     return [str(next(iter(row.values()))) for row in session.rows(sql, args, purpose=purpose)]
 
 
 def _role_grant_lines(session: Session, flavor: str, role: tuple[str, str]) -> list[str]:
+    args: tuple[str, ...]
     if flavor == "mariadb":
         sql, args = f"SHOW GRANTS FOR {quote_identifier(role[0])}", ()
     else:

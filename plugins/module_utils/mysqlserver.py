@@ -51,7 +51,7 @@ class Refusal(Exception):
         self.reason, self.message = reason, message
 
 
-def read_server(client: K8sClient, name: str) -> dict:
+def read_server(client: K8sClient, name: str) -> dict[str, Any]:
     try:
         return client.get(resource_path(API_VERSION, PLURAL, None, name))
     except K8sApiError as error:
@@ -64,14 +64,14 @@ def read_server(client: K8sClient, name: str) -> dict:
         raise
 
 
-def ready_condition(obj: Mapping) -> dict:
+def ready_condition(obj: Mapping[str, Any]) -> dict[str, Any]:
     for condition in (obj.get("status") or {}).get("conditions") or []:
         if isinstance(condition, dict) and condition.get("type") == "Ready":
             return condition
     return {}
 
 
-def require_ready(obj: Mapping) -> None:
+def require_ready(obj: Mapping[str, Any]) -> None:
     """Refuse a server whose last check failed or has not seen its current spec yet."""
     name = (obj.get("metadata") or {}).get("name", "")
     if (obj.get("metadata") or {}).get("deletionTimestamp"):
@@ -90,7 +90,7 @@ def require_ready(obj: Mapping) -> None:
     raise Refusal("ServerNotReady", f"MySQLServer {name} {detail}. Nothing was changed on the server.")
 
 
-def _secret(client: K8sClient, namespace: str, name: str, what: str, server: str) -> dict:
+def _secret(client: K8sClient, namespace: str, name: str, what: str, server: str) -> dict[str, Any]:
     try:
         return client.get(resource_path("v1", "secrets", namespace, name))
     except K8sApiError as error:
@@ -111,7 +111,7 @@ PRIMARY_RESOURCE_TYPE = "operator-sdk/primary-resource-type"
 SERVER_TYPE = "MySQLServer.piwik.pro"
 
 
-def watch_for(client: K8sClient, secret: Mapping, server: str) -> bool:
+def watch_for(client: K8sClient, secret: Mapping[str, Any], server: str) -> bool:
     """Mark a Secret so that a change to it reconciles `server` at once; True when it had to be marked.
 
     A Secret already marked for another server keeps that mark: a shared Secret reaches the other
@@ -126,7 +126,9 @@ def watch_for(client: K8sClient, secret: Mapping, server: str) -> bool:
     return True
 
 
-def connection(client: K8sClient, obj: Mapping, operator_namespace: str, watch: bool = False) -> dict[str, Any]:
+def connection(
+    client: K8sClient, obj: Mapping[str, Any], operator_namespace: str, watch: bool = False
+) -> dict[str, Any]:
     """The decoded connection of a MySQLServer: its spec, the admin credentials and the CA.
 
     `revision` digests the spec and the Secrets' resourceVersions: it changes whenever anything a
@@ -181,7 +183,7 @@ def connection(client: K8sClient, obj: Mapping, operator_namespace: str, watch: 
     }
 
 
-def revision(spec: Mapping, secret_versions: list[str]) -> str:
+def revision(spec: Mapping[str, Any], secret_versions: list[str]) -> str:
     text = json.dumps({"spec": spec, "secrets": secret_versions}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
@@ -189,8 +191,9 @@ def revision(spec: Mapping, secret_versions: list[str]) -> str:
 # --- tenancy -----------------------------------------------------------------------------------
 
 
-def _requirement_matches(requirement: Mapping, labels: Mapping[str, str]) -> bool:
-    key, operator = requirement.get("key"), requirement.get("operator")
+def _requirement_matches(requirement: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    key: object = requirement.get("key")
+    operator: object = requirement.get("operator")
     values = requirement.get("values") or []
     if not isinstance(key, str) or not key:
         raise ValueError("a matchExpressions entry has no key")
@@ -206,7 +209,7 @@ def _requirement_matches(requirement: Mapping, labels: Mapping[str, str]) -> boo
     raise ValueError(f"matchExpressions on {key!r}: unknown operator {operator!r}")
 
 
-def selector_matches(selector: Mapping | None, labels: Mapping[str, str]) -> bool:
+def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
     """metav1.LabelSelector semantics: every matchLabels pair and every requirement must hold; an
     empty or absent selector matches everything. A malformed selector raises ValueError: it never
     matches more than it says."""
@@ -224,7 +227,7 @@ def selector_matches(selector: Mapping | None, labels: Mapping[str, str]) -> boo
     return all(results)
 
 
-def require_allowed(client: K8sClient, obj: Mapping, namespace: str) -> None:
+def require_allowed(client: K8sClient, obj: Mapping[str, Any], namespace: str) -> None:
     """Refuse a namespace that the server's tenancy.namespaceSelector does not select."""
     name = (obj.get("metadata") or {}).get("name", "")
     selector = ((obj.get("spec") or {}).get("tenancy") or {}).get("namespaceSelector")

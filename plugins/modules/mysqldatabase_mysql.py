@@ -328,6 +328,7 @@ msg:
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.mysql_password_hashes import password_matches
@@ -407,7 +408,7 @@ class Target:
         return account(self.user, self.host)
 
 
-def check_params(params: dict) -> None:
+def check_params(params: dict[str, Any]) -> None:
     """Checks that need no server; a failing one changes nothing and opens no connection."""
     validate_metadata_schema(params["metadata_schema"])
     for name in ("owner_namespace", "owner_name", "owner_uid"):
@@ -432,7 +433,7 @@ def check_params(params: dict) -> None:
         )
 
 
-def target_of(params: dict, info: ServerInfo) -> Target:
+def target_of(params: dict[str, Any], info: ServerInfo) -> Target:
     database = params["database"]
     if info.lower_case_table_names:
         database = database.lower()  # the server folds it anyway; records and grants must agree
@@ -440,7 +441,7 @@ def target_of(params: dict, info: ServerInfo) -> Target:
     return Target(database, params["username"], params["user_host"], owner)
 
 
-def lock_target(session: Session, params: dict, target: Target) -> None:
+def lock_target(session: Session, params: dict[str, Any], target: Target) -> None:
     schema = params["metadata_schema"]
     names = [lock_name(schema, target.database), lock_name(schema, f"{target.user}@{target.host}")]
     if params["state"] == "present" and params["max_databases_per_namespace"] > 0:
@@ -449,7 +450,7 @@ def lock_target(session: Session, params: dict, target: Target) -> None:
     session.acquire_locks(names)
 
 
-def run(params: dict, check_mode: bool = False) -> dict:
+def run(params: dict[str, Any], check_mode: bool = False) -> dict[str, Any]:
     """The module's work on plain dicts: options in (defaults filled in), result out."""
     params = {**DEFAULTS, **params}
     params["user_host"] = (params["user_host"] or "").lower()
@@ -500,11 +501,11 @@ class Claim:
     """One object (database or user): the record we want, the server's row and what ownership allows."""
 
     record: OwnerRecord
-    row: dict | None  # None: the object does not exist on the server
+    row: dict[str, Any] | None  # None: the object does not exist on the server
     action: str  # see ownership_action: ours, claim, adopt, take_over
 
 
-def check_spec_on_server(session: Session, info: ServerInfo, target: Target, params: dict) -> Wanted:
+def check_spec_on_server(session: Session, info: ServerInfo, target: Target, params: dict[str, Any]) -> Wanted:
     validate_database_name(target.database, params["metadata_schema"])
     validate_user_name(target.user, info.user_name_limit)
     privileges = normalize_privileges(params["privileges"], info.flavor)
@@ -589,12 +590,14 @@ def refuse_over_quota(store: OwnerRecords, namespace: str, limit: int) -> None:
         )
 
 
-def ensure_present(session: Session, info: ServerInfo, store: OwnerRecords, target: Target, params: dict) -> dict:
+def ensure_present(
+    session: Session, info: ServerInfo, store: OwnerRecords, target: Target, params: dict[str, Any]
+) -> dict[str, Any]:
     wanted = check_spec_on_server(session, info, target, params)
     database, user = decide_ownership(session, info, store, target, params["adopt_existing"])
     if database.action in ("claim", "adopt"):
         refuse_over_quota(store, params["owner_namespace"], params["max_databases_per_namespace"])
-    result = dict.fromkeys(PRESENT_FLAGS, False)
+    result: dict[str, Any] = dict.fromkeys(PRESENT_FLAGS, False)
     result["adopted"] = [claim.record.kind for claim in (database, user) if claim.action in ("adopt", "take_over")]
     store.ensure_table()
     with_record(store, database, lambda: ensure_database(session, target, database, wanted, result))
@@ -636,7 +639,7 @@ def with_record(store: OwnerRecords, claim: Claim, ensure: Callable[[], None]) -
         raise
 
 
-def ensure_database(session: Session, target: Target, claim: Claim, wanted: Wanted, result: dict) -> None:
+def ensure_database(session: Session, target: Target, claim: Claim, wanted: Wanted, result: dict[str, Any]) -> None:
     name = quote_identifier(target.database)
     clause = charset_clause(wanted.charset, wanted.collation)
     row = claim.row
@@ -647,7 +650,7 @@ def ensure_database(session: Session, target: Target, claim: Claim, wanted: Want
     if wanted.collation:
         differs = row["collation"].lower() != wanted.collation.lower()
     else:
-        differs = bool(wanted.charset) and row["charset"].lower() != wanted.charset.lower()
+        differs = bool(wanted.charset and row["charset"].lower() != wanted.charset.lower())
     if differs:
         session.change(f"change the character set of database {target.database!r}", f"ALTER DATABASE {name}{clause}")
 
@@ -657,7 +660,7 @@ def charset_clause(charset: str | None, collation: str | None) -> str:
     return clause + (f" COLLATE {quote_identifier(collation)}" if collation else "")
 
 
-def ensure_user(session: Session, target: Target, claim: Claim, params: dict, result: dict) -> None:
+def ensure_user(session: Session, target: Target, claim: Claim, params: dict[str, Any], result: dict[str, Any]) -> None:
     """Create the user, or fix the password and the connection limit of the existing one. A locked
     account is reported and left locked: a DBA locked it for a reason."""
     limit, row = params["max_user_connections"], claim.row
@@ -682,7 +685,7 @@ def ensure_user(session: Session, target: Target, claim: Claim, params: dict, re
             "account. Once the reason is dealt with, a DBA unlocks it with ALTER USER ... ACCOUNT UNLOCK.",
         )
 
-    def alter(password: str) -> tuple[str, tuple]:
+    def alter(password: str) -> tuple[str, tuple[object, ...]]:
         return "ALTER USER %s@%s IDENTIFIED BY %s", (target.user, target.host, password)
 
     if row["expired"] and not params["password_changed"]:
@@ -701,7 +704,7 @@ def ensure_user(session: Session, target: Target, claim: Claim, params: dict, re
 
 
 def replace_expired_password(
-    session: Session, target: Target, params: dict, statement: Callable[[str], tuple[str, tuple]]
+    session: Session, target: Target, params: dict[str, Any], statement: Callable[[str], tuple[str, tuple[object, ...]]]
 ) -> None:
     """An expired password is replaced, never set again: the application's logins are already refused,
     and a password policy with history would refuse the old one anyway. The caller stores O(replacement_password)."""
@@ -723,10 +726,10 @@ def replace_expired_password(
 def set_password(
     session: Session,
     target: Target,
-    params: dict,
-    result: dict,
+    params: dict[str, Any],
+    result: dict[str, Any],
     description: str,
-    statement: Callable[[str], tuple[str, tuple]],
+    statement: Callable[[str], tuple[str, tuple[object, ...]]],
 ) -> None:
     """Run the statement that sets the user's password with O(password); when the server's password
     policy refuses it (password_reuse_check refuses a password the user had before, also after the user
@@ -753,7 +756,7 @@ def set_password(
     result["password_replaced"] = True
 
 
-def password_needs_setting(row: dict, password: str, password_changed: bool, action: str) -> bool:
+def password_needs_setting(row: dict[str, Any], password: str, password_changed: bool, action: str) -> bool:
     """Whether the server's stored hash is not of `password`. Compared by computing the hash, never by
     logging in as the user (a failed login counts towards FAILED_LOGIN_ATTEMPTS, a successful one takes a
     MAX_USER_CONNECTIONS slot, and the account's host pattern may not match the operator's address)."""
@@ -786,7 +789,9 @@ def ensure_grants(session: Session, info: ServerInfo, target: Target, wanted: Wa
     return True
 
 
-def revoke_everything(session: Session, info: ServerInfo, target: Target, state: GrantState, problems: list) -> None:
+def revoke_everything(
+    session: Session, info: ServerInfo, target: Target, state: GrantState, problems: list[str]
+) -> None:
     session.change(
         f"revoke all privileges of user {target.account} ({'; '.join(problems)})",
         "REVOKE ALL PRIVILEGES, GRANT OPTION FROM %s@%s",
@@ -802,9 +807,9 @@ def revoke_everything(session: Session, info: ServerInfo, target: Target, state:
 # --- state=absent ------------------------------------------------------------------------------
 
 
-def ensure_absent(session: Session, store: OwnerRecords, target: Target, deletion_policy: str) -> dict:
+def ensure_absent(session: Session, store: OwnerRecords, target: Target, deletion_policy: str) -> dict[str, Any]:
     """Drop (Delete) or keep (Retain) what this MySQLDatabase owns, then release the records."""
-    result: dict = {"dropped": [], "released": [], "untouched": []}
+    result: dict[str, Any] = {"dropped": [], "released": [], "untouched": []}
     subjects = (("database", target.database, ""), ("user", target.user, target.host))
     for kind, name, host in subjects:
         record = store.get(kind, name, host)
@@ -818,7 +823,7 @@ def ensure_absent(session: Session, store: OwnerRecords, target: Target, deletio
     return result
 
 
-def skip_entry(kind: str, name: str, record: OwnerRecord | None) -> dict:
+def skip_entry(kind: str, name: str, record: OwnerRecord | None) -> dict[str, Any]:
     if record is None:
         return {
             "kind": kind,

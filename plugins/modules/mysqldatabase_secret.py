@@ -81,6 +81,8 @@ status_code:
   sample: 422
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.mysqldatabase_k8s import (
     K8sApiError,
@@ -100,9 +102,10 @@ ARGUMENT_SPEC = {
 }
 
 
-def check_definition(definition: dict) -> str:
+def check_definition(definition: dict[str, Any]) -> str:
     """A message naming what is wrong with the definition, or an empty string."""
-    metadata = definition.get("metadata") if isinstance(definition.get("metadata"), dict) else {}
+    metadata = definition.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
     if definition.get("apiVersion") != "v1" or definition.get("kind") != "Secret":
         return "definition must be a core/v1 Secret (apiVersion v1, kind Secret)"
     if not metadata.get("name") or not metadata.get("namespace"):
@@ -112,11 +115,11 @@ def check_definition(definition: dict) -> str:
     return ""
 
 
-def _owner_reference_present(wanted: dict, references: list) -> bool:
+def _owner_reference_present(wanted: dict[str, Any], references: list[dict[str, Any]]) -> bool:
     return any(all(ref.get(key) == value for key, value in wanted.items()) for ref in references)
 
 
-def up_to_date(existing: dict, body: dict) -> bool:
+def up_to_date(existing: dict[str, Any], body: dict[str, Any]) -> bool:
     """Whether the existing Secret already holds the type, data, labels, annotations and owners asked for."""
     have, want = existing.get("metadata") or {}, body["metadata"]
     return (
@@ -134,7 +137,7 @@ def up_to_date(existing: dict, body: dict) -> bool:
     )
 
 
-def write(client: K8sClient, definition: dict, data: dict, check_mode: bool) -> dict:
+def write(client: K8sClient, definition: dict[str, Any], data: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     metadata = definition["metadata"]
     body = {**definition, "data": data}
     collection = resource_path("v1", "secrets", metadata["namespace"])
@@ -149,7 +152,7 @@ def write(client: K8sClient, definition: dict, data: dict, check_mode: bool) -> 
     if existing and up_to_date(existing, body):
         kept = {key: value for key, value in (existing.get("metadata") or {}).items() if key in KEPT_METADATA}
         return {"changed": False, "method": "none", "metadata": kept}
-    written: dict = {}
+    written: dict[str, Any] = {}
     if not check_mode:
         written = client.create(collection, body) if method == "create" else client.replace(path, body)
     kept = {key: value for key, value in (written.get("metadata") or {}).items() if key in KEPT_METADATA}

@@ -132,6 +132,8 @@ status_code:
   sample: 403
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.mysqldatabase_k8s import (
     K8sApiError,
@@ -159,7 +161,7 @@ ARGUMENT_SPEC = {
 }
 
 
-def app_secret(client: K8sClient, params: dict) -> dict:
+def app_secret(client: K8sClient, params: dict[str, Any]) -> dict[str, Any]:
     if not params["name"]:
         return {}
     try:
@@ -170,7 +172,7 @@ def app_secret(client: K8sClient, params: dict) -> dict:
         raise
 
 
-def the_server(client: K8sClient, params: dict) -> dict:
+def the_server(client: K8sClient, params: dict[str, Any]) -> dict[str, Any]:
     """The server's connection, once it is known to be usable by this namespace; Refusal otherwise."""
     try:
         obj = read_server(client, params["server_name"])
@@ -185,7 +187,7 @@ def the_server(client: K8sClient, params: dict) -> dict:
     return connection(client, obj, params["server_namespace"], watch=params["watch_server_secrets"])
 
 
-def the_app_secret(secret: dict, params: dict) -> dict:
+def the_app_secret(secret: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """The application Secret summarised; Refusal when it exists and someone else owns it."""
     summary = summarise_app_secret(secret, params["owner_uid"] or "", params["rotation_annotation"])
     if params["owner_uid"] and summary["exists"] and not summary["owned"]:

@@ -202,6 +202,7 @@ status_code:
 import re
 import socket
 import time
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.mysqldatabase_k8s import (
@@ -253,7 +254,9 @@ def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def ready_condition(previous: dict | None, params: dict, generation: int | None, timestamp: str) -> dict:
+def ready_condition(
+    previous: dict[str, Any] | None, params: dict[str, Any], generation: int | None, timestamp: str
+) -> dict[str, Any]:
     """Return the Ready condition, keeping lastTransitionTime while its status stays the same."""
     status = "True" if params["ready"] else "False"
     condition = {
@@ -270,7 +273,7 @@ def ready_condition(previous: dict | None, params: dict, generation: int | None,
     return condition
 
 
-def desired_conditions(current: list, condition: dict) -> list:
+def desired_conditions(current: list[Any], condition: dict[str, Any]) -> list[Any]:
     """Return ``current`` with its Ready condition replaced (or appended); the others keep their place."""
     result, placed = [], False
     for item in current:
@@ -285,10 +288,12 @@ def desired_conditions(current: list, condition: dict) -> list:
     return result
 
 
-def status_patch(obj: dict, params: dict, timestamp: str) -> dict:
+def status_patch(obj: dict[str, Any], params: dict[str, Any], timestamp: str) -> dict[str, Any]:
     """Return the merge patch for ``status``: the given fields and the whole conditions list."""
-    status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
-    conditions = status.get("conditions") if isinstance(status.get("conditions"), list) else []
+    status = obj.get("status")
+    status = status if isinstance(status, dict) else {}
+    conditions = status.get("conditions")
+    conditions = conditions if isinstance(conditions, list) else []
     previous = next(
         (c for c in conditions if isinstance(c, dict) and c.get("type") == CONDITION_TYPE),
         None,
@@ -302,15 +307,15 @@ def status_patch(obj: dict, params: dict, timestamp: str) -> dict:
     return {**params["fields"], **top, "conditions": desired_conditions(conditions, condition)}
 
 
-def object_name(params: dict) -> str:
+def object_name(params: dict[str, Any]) -> str:
     return f"{params['namespace']}/{params['name']}" if params["namespace"] else params["name"]
 
 
-def events_namespace(params: dict) -> str:
+def events_namespace(params: dict[str, Any]) -> str:
     return params["namespace"] or CLUSTER_EVENTS_NAMESPACE
 
 
-def event_body(params: dict, uid: str, event: dict, timestamp: str) -> dict:
+def event_body(params: dict[str, Any], uid: str, event: dict[str, Any], timestamp: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Event",
@@ -345,7 +350,7 @@ def check_params(module: AnsibleModule) -> None:
         module.fail_json(msg="fields must not contain 'conditions': the module owns the conditions list")
 
 
-def fail(module: AnsibleModule, action: str, error: K8sApiError, **result) -> None:
+def fail(module: AnsibleModule, action: str, error: K8sApiError, **result: Any) -> None:
     module.fail_json(
         msg=f"{action} {module.params['kind']} {object_name(module.params)}: {error}",
         reason=FAILED_REASON,
@@ -354,7 +359,7 @@ def fail(module: AnsibleModule, action: str, error: K8sApiError, **result) -> No
     )
 
 
-def create_events(module: AnsibleModule, client: K8sClient, uid: str, events: list[dict]) -> list[str]:
+def create_events(module: AnsibleModule, client: K8sClient, uid: str, events: list[dict[str, Any]]) -> list[str]:
     """Create the requested events; failures are warnings, as events are best effort."""
     params, names, timestamp = module.params, [], now()
     path = resource_path("v1", "events", events_namespace(params))
@@ -368,7 +373,7 @@ def create_events(module: AnsibleModule, client: K8sClient, uid: str, events: li
     return names
 
 
-def run(module: AnsibleModule, client: K8sClient) -> dict:
+def run(module: AnsibleModule, client: K8sClient) -> dict[str, Any]:
     params = module.params
     path = resource_path(params["api_version"], params["plural"], params["namespace"], params["name"])
     gone = {"changed": False, "found": False, "status": {}, "patch": None, "events": []}

@@ -84,6 +84,7 @@ msg:
 """
 
 import time
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.mysqldatabase_k8s import (
@@ -109,13 +110,13 @@ ARGUMENT_SPEC = {
 }
 
 
-def server_of(database: dict) -> str:
+def server_of(database: dict[str, Any]) -> str:
     ref = (database.get("spec") or {}).get("serverRef")
     name = ref.get("name") if isinstance(ref, dict) else None
     return name if isinstance(name, str) and name else DEFAULT_SERVER
 
 
-def dependents(client: K8sClient, server: str, include_deleting: bool) -> list[dict]:
+def dependents(client: K8sClient, server: str, include_deleting: bool) -> list[dict[str, Any]]:
     items = client.get(resource_path(API_VERSION, "mysqldatabases")).get("items") or []
     return [
         item
@@ -124,7 +125,7 @@ def dependents(client: K8sClient, server: str, include_deleting: bool) -> list[d
     ]
 
 
-def wanted_annotation(database: dict, revision: str, retry_not_ready: bool, stamp: str) -> str | None:
+def wanted_annotation(database: dict[str, Any], revision: str, retry_not_ready: bool, stamp: str) -> str | None:
     """The annotation value to write, or None when the dependent needs no reconcile.
 
     A Ready database records the server revision it was reconciled with (status.serverRevision): only a
@@ -142,7 +143,7 @@ def wanted_annotation(database: dict, revision: str, retry_not_ready: bool, stam
     return revision if current != revision else f"{revision}/{stamp}"
 
 
-def run(module: AnsibleModule, client: K8sClient) -> dict:
+def run(module: AnsibleModule, client: K8sClient) -> dict[str, Any]:
     params = module.params
     # A database being deleted needs the server for its cleanup: when only listing (the server's
     # finalizer), it counts; it is never annotated.

@@ -115,6 +115,8 @@ msg:
   type: str
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.mysqldatabase_rules import METADATA_SCHEMA
 from ansible.module_utils.mysqldatabase_sql import (
@@ -134,14 +136,14 @@ ARGUMENT_SPEC = {
 }
 
 
-def run(params: dict) -> dict:
+def run(params: dict[str, Any]) -> dict[str, Any]:
     """The check on plain dicts; raises MySQLDatabaseError when the server cannot be used at all."""
     session = Session.connect(params, check_mode=True)
     try:
         info = session.server_info()
         held = admin_global_privileges(session, info.flavor)
         tls = session.rows("SHOW SESSION STATUS LIKE 'Ssl_version'", purpose="reading the TLS state")
-        result = {
+        result: dict[str, Any] = {
             "changed": False,
             "flavor": info.flavor,
             "version": info.version,

@@ -26,11 +26,17 @@ author:
 import contextlib
 import functools
 import importlib
+from typing import TYPE_CHECKING, Any
 
 import ansible.module_utils
 from ansible import constants as C
 from ansible.plugins.loader import filter_loader, test_loader
 from ansible.plugins.vars import BaseVarsPlugin
+
+if TYPE_CHECKING:
+    from ansible.inventory.group import Group
+    from ansible.inventory.host import Host
+    from ansible.parsing.dataloader import DataLoader
 
 PRELOADED = (
     "ansible.module_utils.basic",
@@ -49,7 +55,8 @@ PRELOADED = (
 def preload() -> None:
     """Import PRELOADED and load the Jinja plugins, once per process."""
     # The controller imports only Ansible's own module_utils; ours are configured for modules.
-    for path in C.DEFAULT_MODULE_UTILS_PATH:
+    # ansible.constants defines its settings at import time from the config definitions; mypy cannot see them.
+    for path in C.DEFAULT_MODULE_UTILS_PATH:  # type: ignore[attr-defined]
         if path not in ansible.module_utils.__path__:
             ansible.module_utils.__path__.append(path)
     for name in PRELOADED:
@@ -66,6 +73,8 @@ class VarsModule(BaseVarsPlugin):
 
     REQUIRES_ENABLED = False
 
-    def get_vars(self, loader, path, entities, cache=True):
+    def get_vars(
+        self, loader: DataLoader, path: str, entities: list[Host | Group], cache: bool = True
+    ) -> dict[str, Any]:
         preload()
         return {}

@@ -3,6 +3,7 @@ again: the server reports AdminAuthFailed, its MySQLDatabases are refused, and a
 
 from __future__ import annotations
 
+import functools
 import logging
 import string
 
@@ -42,7 +43,7 @@ def run_admin_password(ctx: Context) -> CaseResult:
     flips = []
     for index, (key, wrong, right) in enumerate(_breakages(ctx, profile.admin_flips)):
         result.faults_injected += 1  # one that could not be injected counts, unsurvived: the case fails
-        if not poll(lambda key=key, wrong=wrong: set_server_key(stack, key, wrong), timeout=60):
+        if not poll(functools.partial(set_server_key, stack, key, wrong), timeout=60):
             result.problems.append(f"flip {index + 1}: the wrong admin {key} never reached the server's Secret")
             continue
         # The server reconciles at once when its Secret changes (its role marks the Secret as its dependent);
@@ -54,7 +55,7 @@ def run_admin_password(ctx: Context) -> CaseResult:
         wrong_reasons = {str(ref): reason for ref, reason in reasons.items() if reason not in DATABASE_REASONS}
         if server_reason != REASON:
             wrong_reasons[str(server)] = server_reason
-        restored = bool(poll(lambda key=key, right=right: set_server_key(stack, key, right), timeout=60))
+        restored = bool(poll(functools.partial(set_server_key, stack, key, right), timeout=60))
         if not restored:
             result.problems.append(f"flip {index + 1}: the right admin {key} could not be put back")
         after = ctx.wait_healthy(refs)

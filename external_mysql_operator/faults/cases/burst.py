@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -57,7 +58,7 @@ def run_burst(ctx: Context) -> CaseResult:
     else:
         result.injections_without_work.append({"fault": "burst", "most_reconciles_at_once": peak.peak})
     burst_ok = concurrent and all(h.healthy for h in healths)
-    outcomes = [poll(lambda p=pair: _race_outcome(ctx, *p), timeout=profile.settle_seconds) for pair in pairs]
+    outcomes = [poll(functools.partial(_race_outcome, ctx, *pair), timeout=profile.settle_seconds) for pair in pairs]
     winners = [outcome[0] for outcome in outcomes if outcome]
     losers = [outcome[1] for outcome in outcomes if outcome]
     result.problems += [f"race-{i}: no single winner with a Conflict loser" for i, o in enumerate(outcomes) if not o]

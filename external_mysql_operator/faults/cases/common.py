@@ -52,6 +52,11 @@ def set_server_key(stack: FaultStack, key: str, value: str) -> bool:
     return base64.b64decode(data.get(key, "")).decode("utf-8", "replace") == value
 
 
+def no_leftovers(stack: FaultStack, ref: CrRef) -> bool | None:
+    """True once nothing is left of the deleted CR (for poll); None while something is."""
+    return True if leftovers(stack, ref) == [] else None
+
+
 def leftovers(stack: FaultStack, ref: CrRef) -> list[str]:
     """What is left of a deleted CR (named like its database and user): the CR, its Secret, database, user
     or ownership records."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
@@ -53,7 +54,7 @@ def run_delete_kill(ctx: Context) -> CaseResult:
             stack.restart_operator()
         remaining: dict[CrRef, list[str]] = {}
         for ref in deleted:
-            clean = poll(lambda ref=ref: common.leftovers(stack, ref) == [] or None, profile.settle_seconds, interval=2)
+            clean = poll(functools.partial(common.no_leftovers, stack, ref), profile.settle_seconds, interval=2)
             remaining[ref] = [] if clean else common.leftovers(stack, ref)
             if remaining[ref]:
                 result.problems.append(f"{ref}: after deletion still there: {', '.join(remaining[ref])}")

@@ -7,6 +7,7 @@ must complete on its own once the server is back.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import time
@@ -19,7 +20,7 @@ from ..context import Context
 from ..crs import TRANSIENT, CrRef, poll
 from ..health import CrHealth, server_objects, sql_rows
 from ..report import CaseResult
-from .common import leftovers, passwords_changed, server_hashes, set_server_key
+from .common import leftovers, no_leftovers, passwords_changed, server_hashes, set_server_key
 
 log = logging.getLogger(__name__)
 NAMESPACE = "faults-delete-outage"
@@ -235,7 +236,7 @@ def _delete_under(
     down_for = time.monotonic() - started
     left: dict[str, list[str]] = {}
     for ref in victims:
-        clean = poll(lambda ref=ref: leftovers(stack, ref) == [] or None, timeout=profile.settle_seconds, interval=2)
+        clean = poll(functools.partial(no_leftovers, stack, ref), timeout=profile.settle_seconds, interval=2)
         left[str(ref)] = [] if clean else leftovers(stack, ref)
     cleanup_took = time.monotonic() - started - down_for
     obs = DeletionUnderFault(
