@@ -711,16 +711,8 @@ def replace_expired_password(
     replacement = params["replacement_password"]
     if not replacement or replacement == params["password"]:
         raise invalid_spec(f"The password of user {target.account} has expired and no replacement_password was given.")
-    try:
-        session.change(
-            f"set a new password for user {target.account} (its password had expired)",
-            *statement(replacement),
-            secret=True,
-        )
-    except MySQLDatabaseError as error:
-        if error.reason != "PasswordPolicy":
-            raise
-        raise password_policy_refused(session, error) from None
+    description = f"set a new password for user {target.account} (its password had expired)"
+    change_password(session, description, statement(replacement))
 
 
 def set_password(
@@ -743,17 +735,19 @@ def set_password(
         replacement = params["replacement_password"]
         if not replacement or replacement == params["password"]:
             raise password_policy_refused(session, error) from None
+    refused = "with a new password (the server's password policy refused the one given)"
+    change_password(session, f"{description} {refused}", statement(replacement))
+    result["password_replaced"] = True
+
+
+def change_password(session: Session, description: str, statement: tuple[str, tuple[object, ...]]) -> None:
+    """Run a statement that carries a password; a policy refusal names the server's policy settings."""
     try:
-        session.change(
-            f"{description} with a new password (the server's password policy refused the one given)",
-            *statement(replacement),
-            secret=True,
-        )
+        session.change(description, *statement, secret=True)
     except MySQLDatabaseError as error:
         if error.reason != "PasswordPolicy":
             raise
         raise password_policy_refused(session, error) from None
-    result["password_replaced"] = True
 
 
 def password_needs_setting(row: dict[str, Any], password: str, password_changed: bool, action: str) -> bool:
