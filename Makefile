@@ -30,7 +30,7 @@ KUSTOMIZE := $(LOCALBIN)/kustomize
 OPERATOR_SDK := $(LOCALBIN)/operator-sdk
 OPM := $(LOCALBIN)/opm
 ANSIBLE_OPERATOR := $(LOCALBIN)/ansible-operator
-LOCALENV := $(PY) -m external_mysql_operator.localenv
+LOCALENV := $(PY) -m testbed.localenv
 
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_GATHERING := explicit
@@ -256,12 +256,12 @@ molecule-default: tools ## molecule scenario default against KUBECONFIG (unset: 
 # N: CRs of the burst scenario (default 100; N=1000 takes about ten minutes more).
 .PHONY: bench
 bench: tools ## Benchmark the real operator on its own local environment; JSON to BENCH_OUT (else stdout).
-	$(if $(N),BENCH_N=$(N)) $(PY) -m external_mysql_operator.bench
+	$(if $(N),BENCH_N=$(N)) $(PY) -m testbed.bench
 
 # FAULTS_PROFILE=ci is the reduced form `make test` runs (tests/e2e/test_faults.py); FAULTS_SEED picks the random points.
 .PHONY: faults
 faults: tools ## Fault and hostile-input suite on its own local environment (FAULTS_SERVER=default|hardened); JSON to FAULTS_OUT.
-	$(PY) -m external_mysql_operator.faults
+	$(PY) -m testbed.faults
 
 .PHONY: test
 # molecule default runs with KUBECONFIG unset, so that it brings up (and purges) its own local environment.

@@ -262,14 +262,14 @@ def _defaults(defaults: Any) -> dict[str, Any]:
     if defaults is None:
         return result
     if not isinstance(defaults, Mapping) or set(defaults) - set(result):
-        raise AnsibleFilterError(f"mysqldatabase_settings: defaults must be a mapping with keys from {sorted(result)}")
+        raise AnsibleFilterError(f"mysqldatabase_spec: defaults must be a mapping with keys from {sorted(result)}")
     checks = {key: check for key, check in FIELDS.values()} | {"server": SERVER_NAME}
     problems = _Problems()
     for key, value in defaults.items():
         if value is not None and not (key in ("character_set", "collation") and value == ""):
             result[key] = checks[key](problems, f"defaults.{key}", value)
     if problems.items:
-        raise AnsibleFilterError(f"mysqldatabase_settings: fix the role's defaults: {problems.message()}")
+        raise AnsibleFilterError(f"mysqldatabase_spec: fix the role's defaults: {problems.message()}")
     return result
 
 
@@ -311,7 +311,7 @@ def _metadata(cr: Any) -> Mapping[str, Any]:
         isinstance(metadata.get(key), str) and metadata.get(key) for key in ("name", "namespace")
     ):
         raise AnsibleFilterError(
-            "mysqldatabase_settings: pass the MySQLDatabase object itself (with metadata.name and "
+            "mysqldatabase_spec: pass the MySQLDatabase object itself (with metadata.name and "
             "metadata.namespace), e.g. _piwik_pro_mysqldatabase"
         )
     return metadata
@@ -322,7 +322,7 @@ def _copy(value: Any) -> Any:
     return list(value) if isinstance(value, list) else dict(value) if isinstance(value, dict) else value
 
 
-def mysqldatabase_settings(cr: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def mysqldatabase_spec(cr: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Return the validated, normalized settings of a MySQLDatabase for the role.
 
     A field with a problem holds its empty value ('' / [] / {} / 0 / False), never a guess, so
@@ -593,7 +593,7 @@ class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "mysqldatabase_password": mysqldatabase_password,
-            "mysqldatabase_settings": mysqldatabase_settings,
+            "mysqldatabase_spec": mysqldatabase_spec,
             "mysqldatabase_secret_data": mysqldatabase_secret_data,
             "mysqldatabase_password_choice": mysqldatabase_password_choice,
             "mysqldatabase_events": mysqldatabase_events,

@@ -1,6 +1,6 @@
 # Copyright (c) external-mysql-operator contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Talks to the external MySQL/MariaDB server for the mysqldatabase_mysql module.
+"""Talks to the external MySQL/MariaDB server for the mysqldatabase_objects module.
 
 One connection per module run (`Session`), values always sent as PyMySQL parameters, identifiers
 only through `quote_identifier`, ownership records kept in the server itself (`OwnerRecords`) and

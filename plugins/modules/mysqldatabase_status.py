@@ -137,24 +137,24 @@ EXAMPLES = r"""
     ready: true
     reason: Reconciled
     message: Database, user and Secret are in place
-    observed_generation: "{{ mysqldatabase_settings.generation }}"
+    observed_generation: "{{ mysqldatabase_spec.generation }}"
     fields:
-      database: "{{ mysqldatabase_settings.database }}"
-      username: "{{ mysqldatabase_settings.username }}"
-      secretName: "{{ mysqldatabase_settings.secret_name }}"
-      server: "{{ mysqldatabase_settings.server }}"
+      database: "{{ mysqldatabase_spec.database }}"
+      username: "{{ mysqldatabase_spec.username }}"
+      secretName: "{{ mysqldatabase_spec.secret_name }}"
+      server: "{{ mysqldatabase_spec.server }}"
 
 - name: Report an invalid spec and say so in an event
   mysqldatabase_status:
     namespace: "{{ ansible_operator_meta.namespace }}"
     name: "{{ ansible_operator_meta.name }}"
     ready: false
-    reason: "{{ mysqldatabase_settings.reason }}"
-    message: "{{ mysqldatabase_settings.message }}"
+    reason: "{{ mysqldatabase_spec.reason }}"
+    message: "{{ mysqldatabase_spec.message }}"
     events:
       - type: Warning
-        reason: "{{ mysqldatabase_settings.reason }}"
-        message: "{{ mysqldatabase_settings.message }}"
+        reason: "{{ mysqldatabase_spec.reason }}"
+        message: "{{ mysqldatabase_spec.message }}"
 """
 
 RETURN = r"""

@@ -64,7 +64,7 @@ def preload() -> None:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     # Either lookup loads (and caches) every filter, or every test, plugin on the configured paths.
-    filter_loader.get("mysqldatabase_settings")
+    filter_loader.get("mysqldatabase_spec")
     test_loader.get("success")
 
 

@@ -45,15 +45,15 @@ from e2e_support import (
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from external_mysql_operator.localenv import cluster, env
-from external_mysql_operator.localenv.config import (
+from testbed.localenv import cluster, env
+from testbed.localenv.config import (
     DEFAULT_SERVER,
     HARDENED_SERVER,
     OPERATOR_NAMESPACE,
     REPO_ROOT,
     Paths,
 )
-from external_mysql_operator.localenv.operator import OperatorProcess as Operator
+from testbed.localenv.operator import OperatorProcess as Operator
 
 E2E_RECONCILE_PERIOD = "5s"
 

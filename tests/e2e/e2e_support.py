@@ -16,9 +16,9 @@ import pymysql
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from external_mysql_operator.localenv import cluster, hardened
-from external_mysql_operator.localenv import mariadb as localenv_mariadb
-from external_mysql_operator.localenv.config import OPERATOR_NAMESPACE, Paths, State
+from testbed.localenv import cluster, hardened
+from testbed.localenv import mariadb as localenv_mariadb
+from testbed.localenv.config import OPERATOR_NAMESPACE, Paths, State
 
 GROUP, VERSION, PLURAL = "piwik.pro", "v1", "mysqldatabases"
 
@@ -407,7 +407,7 @@ def admin_credentials(stack: Stack, **overrides: str) -> dict[str, str]:
     return {"username": stack.state.mysql_admin_user, "password": stack.state.mysql_admin_password, **overrides}
 
 
-# --- the hardened MariaDB (external_mysql_operator/localenv/hardened.py) ------------------------
+# --- the hardened MariaDB (testbed/localenv/hardened.py) ------------------------
 
 
 def hardened_rows(stack: Stack, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

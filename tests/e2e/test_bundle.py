@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from external_mysql_operator.localenv.config import REPO_ROOT
+from testbed.localenv.config import REPO_ROOT
 
 BIN = REPO_ROOT / "bin"
 BUNDLE = REPO_ROOT / "bundle"

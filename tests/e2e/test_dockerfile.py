@@ -46,9 +46,9 @@ from e2e_support import (
     wait_until,
 )
 
-from external_mysql_operator.localenv import process
-from external_mysql_operator.localenv.config import OPERATOR_NAMESPACE, REPO_ROOT
-from external_mysql_operator.localenv.operator import check_fixed_ports, ports_free
+from testbed.localenv import process
+from testbed.localenv.config import OPERATOR_NAMESPACE, REPO_ROOT
+from testbed.localenv.operator import check_fixed_ports, ports_free
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 BASE_IMAGE = "quay.io/operator-framework/ansible-operator"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from external_mysql_operator.localenv.config import Paths
-from external_mysql_operator.localenv.operator import OperatorProcess, ports_free
+from testbed.localenv.config import Paths
+from testbed.localenv.operator import OperatorProcess, ports_free
 
 SUITE_TIMEOUT = 3600
 
@@ -47,7 +47,7 @@ def _run_suite(out: Path, e2e_paths: Paths, server: str) -> subprocess.Completed
         FAULTS_OUT=str(out),
     )
     return subprocess.run(
-        [sys.executable, "-m", "external_mysql_operator.faults"],
+        [sys.executable, "-m", "testbed.faults"],
         env=env,
         capture_output=True,
         text=True,

@@ -22,7 +22,7 @@ from e2e_support import (
     wait_until,
 )
 
-from external_mysql_operator.localenv.config import HARDENED_SERVER
+from testbed.localenv.config import HARDENED_SERVER
 
 pytestmark = pytest.mark.usefixtures("running_operator")
 

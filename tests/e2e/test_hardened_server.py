@@ -1,4 +1,4 @@
-"""What is particular to the hardened server profile (external_mysql_operator/localenv/hardened.py): MariaDB
+"""What is particular to the hardened server profile (testbed/localenv/hardened.py): MariaDB
 with simple_password_check and password_reuse_check, TLS only, expiring passwords, and an admin without
 SUPER whose every privilege (the list Amazon RDS gives its master user) comes from its default role.
 
@@ -24,8 +24,8 @@ from e2e_support import (
     wait_server,
 )
 
-from external_mysql_operator.localenv import hardened
-from external_mysql_operator.localenv.config import HARDENED_SERVER
+from testbed.localenv import hardened
+from testbed.localenv.config import HARDENED_SERVER
 
 pytestmark = pytest.mark.usefixtures("running_operator")
 

@@ -12,8 +12,8 @@ from e2e_support import Stack, wait_until
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from external_mysql_operator.localenv import env, process
-from external_mysql_operator.localenv.config import OPERATOR_NAMESPACE, SERVER_SECRET_NAME, Paths
+from testbed.localenv import env, process
+from testbed.localenv.config import OPERATOR_NAMESPACE, SERVER_SECRET_NAME, Paths
 
 
 def test_api_server_stores_namespace_crd_and_secret(stack: Stack) -> None:

@@ -41,8 +41,8 @@ from e2e_support import (
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from external_mysql_operator.localenv.config import OPERATOR_NAMESPACE, REPO_ROOT
-from external_mysql_operator.localenv.operator import OperatorProcess as Operator
+from testbed.localenv.config import OPERATOR_NAMESPACE, REPO_ROOT
+from testbed.localenv.operator import OperatorProcess as Operator
 
 pytestmark = pytest.mark.usefixtures("running_operator")
 # MySQL lists performance_schema to every account (some of its tables are readable by all); MariaDB does not.

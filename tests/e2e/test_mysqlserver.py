@@ -37,7 +37,7 @@ from e2e_support import (
 )
 from kubernetes.client.rest import ApiException
 
-from external_mysql_operator.localenv.config import CA_SECRET_NAME, OPERATOR_NAMESPACE
+from testbed.localenv.config import CA_SECRET_NAME, OPERATOR_NAMESPACE
 
 pytestmark = pytest.mark.usefixtures("running_operator")
 

@@ -46,9 +46,9 @@ from e2e_support import (
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from external_mysql_operator.localenv import process
-from external_mysql_operator.localenv.config import DEFAULT_SERVER, OPERATOR_NAMESPACE, REPO_ROOT, SERVER_SECRET_NAME
-from external_mysql_operator.localenv.operator import OperatorProcess as Operator
+from testbed.localenv import process
+from testbed.localenv.config import DEFAULT_SERVER, OPERATOR_NAMESPACE, REPO_ROOT, SERVER_SECRET_NAME
+from testbed.localenv.operator import OperatorProcess as Operator
 
 RBAC_KINDS = {"ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
 RBAC_API = "rbac.authorization.k8s.io/v1"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from external_mysql_operator.localenv.config import REPO_ROOT
+from testbed.localenv.config import REPO_ROOT
 
 TIMEOUT = 900
 
@@ -32,7 +32,7 @@ setsid make run > "$STATE/make-run.log" 2>&1 &
 run=$!
 stop() {
   kill -- -$run 2>/dev/null || true
-  .venv/bin/python -m external_mysql_operator.localenv down --purge >/dev/null
+  .venv/bin/python -m testbed.localenv down --purge >/dev/null
 }
 trap stop EXIT
 for _ in $(seq 600); do

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 from e2e_support import Stack, create_cr, sql_rows, user_exists, wait_ready, wait_until
 
-from external_mysql_operator.localenv.config import REPO_ROOT
-from external_mysql_operator.localenv.operator import OperatorProcess
+from testbed.localenv.config import REPO_ROOT
+from testbed.localenv.operator import OperatorProcess
 
 PERIOD_ANNOTATION = "ansible.sdk.operatorframework.io/reconcile-period"
 SHORT_PERIOD_SECONDS = 5

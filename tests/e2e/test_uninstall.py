@@ -11,7 +11,7 @@ from e2e_support import GROUP, PLURAL, VERSION, Stack, create_cr, database_exist
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from external_mysql_operator.localenv.config import REPO_ROOT
+from testbed.localenv.config import REPO_ROOT
 
 pytestmark = pytest.mark.usefixtures("running_operator")
 

@@ -6,7 +6,7 @@ import configparser
 
 from ansible.config.manager import ConfigManager
 
-from external_mysql_operator.localenv.config import REPO_ROOT
+from testbed.localenv.config import REPO_ROOT
 
 ANSIBLE_CFG = REPO_ROOT / "ansible.cfg"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from external_mysql_operator import background_operator
-from external_mysql_operator.localenv import operator, process
-from external_mysql_operator.localenv.config import REPO_ROOT, Paths
+from testbed import background_operator
+from testbed.localenv import operator, process
+from testbed.localenv.config import REPO_ROOT, Paths
 
 
 def test_extra_env_points_at_cluster_server_namespace_and_watched_namespace() -> None:

@@ -11,7 +11,7 @@ from ansible.module_utils import mysqldatabase_rules as rules
 from ansible.module_utils.mysqldatabase_sql import TLS_MODES
 from ansible.module_utils.mysqlserver import DEFAULT_PORT
 
-from external_mysql_operator.localenv.config import REPO_ROOT
+from testbed.localenv.config import REPO_ROOT
 
 CRDS = REPO_ROOT / "config" / "crd" / "bases"
 

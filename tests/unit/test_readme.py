@@ -7,7 +7,7 @@ import re
 import pytest
 from ansible.module_utils.mysqldatabase_sql import required_admin_privileges
 
-from external_mysql_operator.localenv.config import REPO_ROOT
+from testbed.localenv.config import REPO_ROOT
 
 
 def _readme_grant(flavor: str) -> list[str]:

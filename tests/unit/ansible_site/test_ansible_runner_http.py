@@ -15,8 +15,8 @@ from typing import ClassVar
 
 import pytest
 
-from external_mysql_operator.bench.runner_cost import EVENTS_PATH, EventSink, _EventHandler
-from external_mysql_operator.localenv.config import REPO_ROOT
+from testbed.bench.runner_cost import EVENTS_PATH, EventSink, _EventHandler
+from testbed.localenv.config import REPO_ROOT
 
 SITE = REPO_ROOT / "ansible_site"
 VENV_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"

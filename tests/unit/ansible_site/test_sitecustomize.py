@@ -17,7 +17,7 @@ from types import ModuleType
 import ansible.release
 import pytest
 
-from external_mysql_operator.localenv.config import REPO_ROOT
+from testbed.localenv.config import REPO_ROOT
 
 SITE = REPO_ROOT / "ansible_site"
 VENV_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"

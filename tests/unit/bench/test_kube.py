@@ -1,10 +1,10 @@
-"""Reading objects as the API returns them (external_mysql_operator/bench/kube.py)."""
+"""Reading objects as the API returns them (testbed/bench/kube.py)."""
 
 from __future__ import annotations
 
 import base64
 
-from external_mysql_operator.bench.kube import is_ready, secret_value
+from testbed.bench.kube import is_ready, secret_value
 
 
 def _b64(text: str) -> str:

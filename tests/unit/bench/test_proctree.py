@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from external_mysql_operator.bench import proctree
+from testbed.bench import proctree
 
 
 def stat_line(pid: int, comm: str, ppid: int, utime: int, stime: int, cutime: int, cstime: int, rss: int) -> str:

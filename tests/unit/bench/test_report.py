@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from external_mysql_operator.bench import report
-from external_mysql_operator.bench.scenarios import CostSample, PropagationResult, SeriesResult
+from testbed.bench import report
+from testbed.bench.scenarios import CostSample, PropagationResult, SeriesResult
 
 
 def series(prefix: str, seconds: list[float], cpu_s: float, reconciles: int) -> SeriesResult:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from external_mysql_operator.bench import report, scenarios
-from external_mysql_operator.bench.scenarios import CostSample, RestartResult, SeriesResult
+from testbed.bench import report, scenarios
+from testbed.bench.scenarios import CostSample, RestartResult, SeriesResult
 
 
 def test_top_up_creates_only_what_is_missing() -> None:

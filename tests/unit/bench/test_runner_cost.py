@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from external_mysql_operator.bench import runner_cost
-from external_mysql_operator.bench.runner_cost import Sample, Variant
-from external_mysql_operator.localenv.operator import ANSIBLE_VERBOSITY
+from testbed.bench import runner_cost
+from testbed.bench.runner_cost import Sample, Variant
+from testbed.localenv.operator import ANSIBLE_VERBOSITY
 
 
 def test_variant_sets_verbosity_and_changes_the_environment() -> None:

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from external_mysql_operator.bench.monitor import RECONCILE_METRIC, parse_metric
-from external_mysql_operator.bench.stats import go_duration_seconds, percentile
+from testbed.bench.monitor import RECONCILE_METRIC, parse_metric
+from testbed.bench.stats import go_duration_seconds, percentile
 
 
 @pytest.mark.parametrize(

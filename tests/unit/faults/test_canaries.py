@@ -1,10 +1,10 @@
-"""Payload canaries (external_mysql_operator/faults/canaries.py): found in any phase, recorded once."""
+"""Payload canaries (testbed/faults/canaries.py): found in any phase, recorded once."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from external_mysql_operator.faults.canaries import present, record
+from testbed.faults.canaries import present, record
 
 
 def test_no_folder_means_no_canaries(tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
-"""Manifests and references of the suite's objects (external_mysql_operator/faults/crs.py)."""
+"""Manifests and references of the suite's objects (testbed/faults/crs.py)."""
 
 from __future__ import annotations
 
-from external_mysql_operator.faults.crs import KIND, SERVER_KIND, CrRef, body
+from testbed.faults.crs import KIND, SERVER_KIND, CrRef, body
 
 
 def test_a_mysqldatabase_is_namespaced() -> None:

@@ -1,4 +1,4 @@
-"""The verdict of a deletion under a server fault (external_mysql_operator/faults/cases/deletion_outage.py),
+"""The verdict of a deletion under a server fault (testbed/faults/cases/deletion_outage.py),
 from fabricated observations."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from external_mysql_operator.faults.cases.deletion_outage import (
+from testbed.faults.cases.deletion_outage import (
     STOPPED,
     UNMANAGED,
     WRONG_PASSWORD,
@@ -15,8 +15,8 @@ from external_mysql_operator.faults.cases.deletion_outage import (
     DeletionUnderFault,
     judge_deletion,
 )
-from external_mysql_operator.faults.crs import CrRef
-from external_mysql_operator.faults.health import ServerObjects
+from testbed.faults.crs import CrRef
+from testbed.faults.health import ServerObjects
 
 VICTIM = "faults-delete-outage/victim-0-0"
 

@@ -1,11 +1,11 @@
-"""The verdict of a leader failover (external_mysql_operator/faults/cases/failover.py), from fabricated
+"""The verdict of a leader failover (testbed/faults/cases/failover.py), from fabricated
 observations: the Lease, the Secrets' password history, the server's password_last_changed."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from external_mysql_operator.faults.cases.failover import (
+from testbed.faults.cases.failover import (
     FailoverObservation,
     Lease,
     judge_failover,

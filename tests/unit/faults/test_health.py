@@ -1,10 +1,10 @@
-"""Health from fabricated observations (external_mysql_operator/faults/health.py): what counts as healthy
+"""Health from fabricated observations (testbed/faults/health.py): what counts as healthy
 and as broken credentials, global privileges included."""
 
 from __future__ import annotations
 
-from external_mysql_operator.faults.crs import CrRef
-from external_mysql_operator.faults.health import CrHealth, global_privileges
+from testbed.faults.crs import CrRef
+from testbed.faults.health import CrHealth, global_privileges
 
 REF = CrRef("faults-kill", "kill-00")
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from external_mysql_operator.faults.crs import SERVER_KIND
-from external_mysql_operator.faults.hostile import CORPUS, NAMESPACE, Entry, load_corpus
+from testbed.faults.crs import SERVER_KIND
+from testbed.faults.hostile import CORPUS, NAMESPACE, Entry, load_corpus
 
 KNOWN_REASONS = {
     "InvalidSpec",

@@ -1,4 +1,4 @@
-"""The hostile case's verdicts (external_mysql_operator/faults/hostile.py) from fabricated observations:
+"""The hostile case's verdicts (testbed/faults/hostile.py) from fabricated observations:
 judging, canaries, who refused, attribution of server changes, and the server profile's placeholders."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from external_mysql_operator.faults.crs import CrRef
-from external_mysql_operator.faults.hostile import (
+from testbed.faults.crs import CrRef
+from testbed.faults.hostile import (
     ADMIN_USER,
     CORPUS,
     NAMESPACE,

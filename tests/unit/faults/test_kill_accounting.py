@@ -1,5 +1,5 @@
 """A SIGKILL of the operator counts only when it verifiably hit a reconcile in flight
-(external_mysql_operator/faults/cases/common.py), from fabricated runner folders and process tables."""
+(testbed/faults/cases/common.py), from fabricated runner folders and process tables."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from external_mysql_operator.faults import runs
-from external_mysql_operator.faults.cases import common
+from testbed.faults import runs
+from testbed.faults.cases import common
 
 NAMESPACE = "faults-kill"
 

@@ -1,4 +1,4 @@
-"""The leak scanner (external_mysql_operator/faults/leaks.py): finds secrets plain, glued, base64, by hash."""
+"""The leak scanner (testbed/faults/leaks.py): finds secrets plain, glued, base64, by hash."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from external_mysql_operator.faults import leaks, scan
-from external_mysql_operator.faults.leaks import LeakScanner, SecretBook, native_password_hash
+from testbed.faults import leaks, scan
+from testbed.faults.leaks import LeakScanner, SecretBook, native_password_hash
 
 PASSWORD = "Q7wErTy2uIoP9a-dF3gHjK4lZ_CvBn5M"  # shaped like a generated password ([A-Za-z0-9_-], each class)
 ADMIN = "u8-Kd_3mZq0Vw-LsT7yR2xN5bC_aE9fG"  # shaped like secrets.token_urlsafe(24)

@@ -1,10 +1,10 @@
-"""Process tree discovery from a /proc-like folder (external_mysql_operator/faults/proctree.py)."""
+"""Process tree discovery from a /proc-like folder (testbed/faults/proctree.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from external_mysql_operator.faults.proctree import command_lines, command_names, descendants, parent_map, stopped
+from testbed.faults.proctree import command_lines, command_names, descendants, parent_map, stopped
 
 
 def _proc(root: Path, pid: int, ppid: int, comm: str, state: str = "S") -> None:

@@ -1,10 +1,10 @@
-"""The report's totals and verdict (external_mysql_operator/faults/report.py)."""
+"""The report's totals and verdict (testbed/faults/report.py)."""
 
 from __future__ import annotations
 
 import json
 
-from external_mysql_operator.faults.report import CaseResult, Findings, passed, render, totals
+from testbed.faults.report import CaseResult, Findings, passed, render, totals
 
 
 def _cases() -> list[CaseResult]:

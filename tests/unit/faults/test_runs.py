@@ -1,4 +1,4 @@
-"""Reading ansible-runner's artifact folders (external_mysql_operator/faults/runs.py)."""
+"""Reading ansible-runner's artifact folders (testbed/faults/runs.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from external_mysql_operator.faults import runs
+from testbed.faults import runs
 
 
 def _job(root: Path, name: str, job: str, tasks: list[str | None], finished: bool = False) -> Path:

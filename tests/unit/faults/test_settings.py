@@ -1,4 +1,4 @@
-"""Settings from the environment (external_mysql_operator/faults/settings.py)."""
+"""Settings from the environment (testbed/faults/settings.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from external_mysql_operator.faults.settings import PROFILES, Settings
+from testbed.faults.settings import PROFILES, Settings
 
 
 def test_defaults_are_the_full_profile_seed_1_and_stdout() -> None:

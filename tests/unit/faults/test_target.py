@@ -1,10 +1,10 @@
-"""The server under test (external_mysql_operator/faults/target.py), built from the local environment's
+"""The server under test (testbed/faults/target.py), built from the local environment's
 own MySQLServer manifests."""
 
 from __future__ import annotations
 
-from external_mysql_operator.faults.target import Target
-from external_mysql_operator.localenv.config import State
+from testbed.faults.target import Target
+from testbed.localenv.config import State
 
 STATE = State(mysql_port=3306, mysql_hardened_port=3307, mysql_admin_password="a", mysql_hardened_admin_password="b")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from ansible.module_utils.mysqldatabase_sql import required_admin_privileges
 
-from external_mysql_operator.localenv import cluster, env, hardened, mariadb
-from external_mysql_operator.localenv.config import CA_SECRET_NAME, HARDENED_SECRET_NAME, Paths, State
+from testbed.localenv import cluster, env, hardened, mariadb
+from testbed.localenv.config import CA_SECRET_NAME, HARDENED_SECRET_NAME, Paths, State
 
 
 @pytest.fixture

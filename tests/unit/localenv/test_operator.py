@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from external_mysql_operator.localenv import operator
-from external_mysql_operator.localenv.config import Paths, State
+from testbed.localenv import operator
+from testbed.localenv.config import Paths, State
 
 
 def test_operator_env_points_at_venv_collections_and_plugins(tmp_path: Path) -> None:

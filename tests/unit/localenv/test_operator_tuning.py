@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from external_mysql_operator.localenv import operator
-from external_mysql_operator.localenv.config import REPO_ROOT, Paths
+from testbed.localenv import operator
+from testbed.localenv.config import REPO_ROOT, Paths
 
 
 def _manager_env() -> dict[str, str]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from external_mysql_operator.localenv import process
-from external_mysql_operator.localenv.config import Paths
+from testbed.localenv import process
+from testbed.localenv.config import Paths
 
 
 @pytest.fixture

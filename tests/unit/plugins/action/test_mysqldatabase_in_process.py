@@ -107,7 +107,7 @@ def test_results_are_data_never_templates(api: SecretsApi, tmp_path: Path) -> No
 
 def test_failure_and_no_log_values_are_the_modules(tmp_path: Path) -> None:
     task = {
-        "mysqldatabase_mysql": {
+        "mysqldatabase_objects": {
             "login_host": "127.0.0.1",
             "login_port": 9,
             "login_user": "admin",

@@ -25,7 +25,7 @@ def make_cr(spec: dict[str, Any] | None = None, **metadata: Any) -> dict[str, An
 
 
 def settings(spec: dict[str, Any] | None = None, **metadata: Any) -> dict[str, Any]:
-    return f.mysqldatabase_settings(make_cr(spec, **metadata))
+    return f.mysqldatabase_spec(make_cr(spec, **metadata))
 
 
 def assert_invalid(result: dict[str, Any], field: str, reason: str = "InvalidSpec") -> None:
@@ -89,7 +89,7 @@ def test_password_refuses_a_length_that_is_not_an_integer(length: Any) -> None:
         f.mysqldatabase_password(length)
 
 
-# --- mysqldatabase_settings: defaults and normalization ---
+# --- mysqldatabase_spec: defaults and normalization ---
 
 
 def test_empty_spec_takes_every_default_from_metadata() -> None:
@@ -160,13 +160,13 @@ def test_null_spec_fields_mean_unset() -> None:
 def test_missing_spec_is_an_empty_spec() -> None:
     cr = make_cr()
     del cr["spec"]
-    assert f.mysqldatabase_settings(cr)["valid"]
+    assert f.mysqldatabase_spec(cr)["valid"]
 
 
 def test_spec_that_is_not_a_mapping_is_invalid() -> None:
     cr = make_cr()
     cr["spec"] = ["databaseName", "x"]
-    assert_invalid(f.mysqldatabase_settings(cr), "spec must be a mapping")
+    assert_invalid(f.mysqldatabase_spec(cr), "spec must be a mapping")
 
 
 def test_privileges_are_upper_cased_single_spaced_and_deduplicated() -> None:
@@ -230,7 +230,7 @@ def test_bad_character_set_or_collation_is_invalid(field: str, value: Any) -> No
     assert_invalid(settings({field: value}), f"spec.{field}")
 
 
-# --- mysqldatabase_settings: names ---
+# --- mysqldatabase_spec: names ---
 
 
 @pytest.mark.parametrize("value", ["a", "app_db", "App$1", "my-app.v2", "_x", "$x", "9lives", "a" * 64])
@@ -319,7 +319,7 @@ def test_mixed_problems_are_an_invalid_spec_listing_each_field() -> None:
         assert field in result["message"]
 
 
-# --- mysqldatabase_settings: other fields ---
+# --- mysqldatabase_spec: other fields ---
 
 
 @pytest.mark.parametrize("value", ["%", "localhost", "10.0.0.%", "app-%.svc.cluster.local", "fe80::1", "a" * 255])
@@ -408,7 +408,7 @@ def test_deletion_timestamp_means_deleting() -> None:
     assert settings(deletionTimestamp=None)["deleting"] is False
 
 
-# --- mysqldatabase_settings: messages and types ---
+# --- mysqldatabase_spec: messages and types ---
 
 
 def test_message_never_echoes_more_than_64_characters_of_a_value() -> None:
@@ -433,7 +433,7 @@ def test_outputs_stay_unsafe_so_the_role_never_templates_cr_values() -> None:
             annotations={"piwik.pro/rotate-password": "{{ lookup('pipe', 'id') }}"},
         )
     )
-    result = f.mysqldatabase_settings(cr)
+    result = f.mysqldatabase_spec(cr)
     assert isinstance(result["secret_template"]["URL"], AnsibleUnsafeText)
     assert isinstance(result["rotate_token"], AnsibleUnsafeText)
     assert isinstance(result["database"], AnsibleUnsafeText)
@@ -443,7 +443,7 @@ def test_outputs_stay_unsafe_so_the_role_never_templates_cr_values() -> None:
 
 def test_role_defaults_override_the_built_in_ones() -> None:
     defaults = {"privileges": ["select"], "deletion_policy": "Delete", "server": "eu", "character_set": ""}
-    result = f.mysqldatabase_settings(make_cr(), defaults)
+    result = f.mysqldatabase_spec(make_cr(), defaults)
     assert (result["privileges"], result["deletion_policy"], result["server"]) == (["SELECT"], "Delete", "eu")
 
 
@@ -456,7 +456,7 @@ def test_defaults_are_not_shared_between_results() -> None:
 @pytest.mark.parametrize("defaults", [{"privileges": ["SUPER"]}, {"nope": 1}, ["privileges"]])
 def test_invalid_role_defaults_are_a_programming_error(defaults: Any) -> None:
     with pytest.raises(AnsibleFilterError, match="defaults"):
-        f.mysqldatabase_settings(make_cr(), defaults)
+        f.mysqldatabase_spec(make_cr(), defaults)
 
 
 @pytest.mark.parametrize(
@@ -465,7 +465,7 @@ def test_invalid_role_defaults_are_a_programming_error(defaults: Any) -> None:
 )
 def test_something_other_than_the_cr_is_a_programming_error(cr: Any) -> None:
     with pytest.raises(AnsibleFilterError, match="_piwik_pro_mysqldatabase"):
-        f.mysqldatabase_settings(cr)
+        f.mysqldatabase_spec(cr)
 
 
 # --- mysqldatabase_secret_data ---
@@ -661,7 +661,7 @@ def templar() -> Templar:
 def test_filters_are_registered() -> None:
     assert set(f.FilterModule().filters()) == {
         "mysqldatabase_password",
-        "mysqldatabase_settings",
+        "mysqldatabase_spec",
         "mysqldatabase_secret_data",
         "mysqldatabase_password_choice",
         "mysqldatabase_events",
@@ -675,7 +675,7 @@ def test_password_filter_through_jinja(templar: Templar) -> None:
 def test_unsafe_cr_values_are_never_templated(templar: Templar) -> None:
     cr = make_cr({"secretTemplate": {"URL": "{{ 7 * 6 }}"}, "databaseName": "{{ 7 * 6 }}"})
     templar.available_variables = {"_piwik_pro_mysqldatabase": wrap_var(cr)}
-    result = templar.template("{{ _piwik_pro_mysqldatabase | mysqldatabase_settings }}")
+    result = templar.template("{{ _piwik_pro_mysqldatabase | mysqldatabase_spec }}")
     assert result["secret_template"] == {"URL": "{{ 7 * 6 }}"}
     assert "'{{ 7 * 6 }}'" in result["message"]
     templar.available_variables = {"s": result}

@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import Callable
 
-import mysqldatabase_mysql
+import mysqldatabase_objects
 import mysqlserver_preflight as module
 import pytest
 import yaml
@@ -161,7 +161,7 @@ def test_tls_on_a_tls_only_server_is_connected(login, secure_transport_required)
 def test_databases_are_the_database_ownership_records(params, login, unique):
     schema = unique("meta")
     for index in range(2):
-        mysqldatabase_mysql.run(
+        mysqldatabase_objects.run(
             {
                 **params,
                 "database": f"{params['database']}_{index}",

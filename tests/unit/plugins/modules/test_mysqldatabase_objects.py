@@ -1,4 +1,4 @@
-"""mysqldatabase_mysql against a real, throwaway MariaDB (see conftest.py).
+"""mysqldatabase_objects against a real, throwaway MariaDB (see conftest.py).
 
 `run(params)` is the module's logic on plain dicts; the Ansible wrapper is proven separately by
 calling `main()` with module arguments and by running the module from a playbook as the role does.
@@ -16,7 +16,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import mysqldatabase_mysql as module
+import mysqldatabase_objects as module
 import pymysql
 import pytest
 import yaml
@@ -998,7 +998,7 @@ def test_playbook_task_reports_reason_under_no_log(tmp_path, params):
             "tasks": [
                 {
                     "name": "Run the module",
-                    "mysqldatabase_mysql": task_args,
+                    "mysqldatabase_objects": task_args,
                     "register": "r",
                     "failed_when": False,
                     "no_log": True,
@@ -1040,7 +1040,7 @@ def test_playbook_task_reports_reason_under_no_log(tmp_path, params):
 
 
 def test_ansible_doc_renders():
-    doc = ansible_doc("mysqldatabase_mysql")
+    doc = ansible_doc("mysqldatabase_objects")
 
     assert doc.returncode == 0, doc.stderr
     for option in module.ARGUMENT_SPEC:

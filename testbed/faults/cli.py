@@ -1,4 +1,4 @@
-"""`python -m external_mysql_operator.faults`: run the cases, scan for leaks, print the JSON report."""
+"""`python -m testbed.faults`: run the cases, scan for leaks, print the JSON report."""
 
 from __future__ import annotations
 

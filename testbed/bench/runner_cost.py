@@ -1,4 +1,4 @@
-"""`python -m external_mysql_operator.bench.runner_cost`: CPU of one reconcile's ansible-runner, A/B.
+"""`python -m testbed.bench.runner_cost`: CPU of one reconcile's ansible-runner, A/B.
 
 Reproduces what ansible-operator v1.42.2 starts for a reconcile, without the operator: a private data dir
 with `env/settings` (runner_http_url/runner_http_path pointing at a unix socket this process serves with
@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from external_mysql_operator.localenv.config import REPO_ROOT, Paths
-from external_mysql_operator.localenv.operator import ANSIBLE_VERBOSITY, compile_plugins, operator_env
+from testbed.localenv.config import REPO_ROOT, Paths
+from testbed.localenv.operator import ANSIBLE_VERBOSITY, compile_plugins, operator_env
 
 ROLE = "runner_cost"
 # What ansible-operator's event receiver serves (internal/ansible/runner/eventapi).

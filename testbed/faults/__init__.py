@@ -1,4 +1,4 @@
-"""The fault and hostile-input suite: `python -m external_mysql_operator.faults` (`make faults`).
+"""The fault and hostile-input suite: `python -m testbed.faults` (`make faults`).
 
 Drives the real ansible-operator, kube-apiserver and MariaDB of an embedded local environment
 through crashes, outages, a burst of CRs and a corpus of hostile manifests, checks the result from

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
-module: mysqldatabase_mysql
+module: mysqldatabase_objects
 short_description: Ensure the database, the user and its exact grants of a MySQLDatabase on an external server
 description:
   - Gives one MySQLDatabase custom resource a database and a user holding exactly the requested
@@ -188,7 +188,7 @@ notes:
 
 EXAMPLES = r"""
 - name: Ensure the database and the user with exactly its grants exist
-  mysqldatabase_mysql:
+  mysqldatabase_objects:
     login_host: mysql.example.com
     login_user: admin
     login_password: "{{ admin_password }}"
@@ -201,12 +201,12 @@ EXAMPLES = r"""
     owner_namespace: default
     owner_name: shop
     owner_uid: 1b4e28ba-2fa1-11d2-883f-0016d3cca427
-  register: mysqldatabase_mysql_result
+  register: mysqldatabase_objects
   failed_when: false
   no_log: true
 
 - name: Drop the database and the user of a deleted MySQLDatabase
-  mysqldatabase_mysql:
+  mysqldatabase_objects:
     login_host: mysql.example.com
     login_user: admin
     login_password: "{{ admin_password }}"

@@ -1,4 +1,4 @@
-"""`python -m external_mysql_operator.localenv up|down|status|env|run-operator|demo`."""
+"""`python -m testbed.localenv up|down|status|env|run-operator|demo`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`python -m external_mysql_operator.bench`: the operator's benchmark on the embedded local environment.
+"""`python -m testbed.bench`: the operator's benchmark on the embedded local environment.
 
 Brings up its own local environment (state folder `BENCH_STATE_DIR`, default `.cache/bench-localenv`,
 wiped first), runs the real ansible-operator on the repository's watches.yaml (default reconcile
@@ -24,9 +24,9 @@ from typing import Any
 import yaml
 from kubernetes import config as kube_config
 
-from external_mysql_operator.localenv import cluster, env, process
-from external_mysql_operator.localenv.config import REPO_ROOT, Paths
-from external_mysql_operator.localenv.operator import OperatorProcess, PortsTaken, check_fixed_ports
+from testbed.localenv import cluster, env, process
+from testbed.localenv.config import REPO_ROOT, Paths
+from testbed.localenv.operator import OperatorProcess, PortsTaken, check_fixed_ports
 
 from . import kube, report, scenarios
 from .monitor import TreeMonitor

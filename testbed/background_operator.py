@@ -1,9 +1,9 @@
 """Run the real ansible-operator in the background, tracked by PID: what molecule's converge starts and its
 cleanup stops (`make run` keeps the operator in the foreground instead).
 
-    python -m external_mysql_operator.background_operator start --state-dir DIR [--watch-namespace NS]
-    python -m external_mysql_operator.background_operator stop --state-dir DIR
-    python -m external_mysql_operator.background_operator status --state-dir DIR
+    python -m testbed.background_operator start --state-dir DIR [--watch-namespace NS]
+    python -m testbed.background_operator stop --state-dir DIR
+    python -m testbed.background_operator status --state-dir DIR
 
 The operator runs with this checkout's watches.yaml and the environment `make run` gives it
 (`localenv.operator.operator_env`), against the cluster in `--kubeconfig` (default: `$KUBECONFIG`).

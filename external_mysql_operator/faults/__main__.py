@@ -1,5 +1,0 @@
-"""`python -m external_mysql_operator.faults`."""
-
-from .cli import main
-
-raise SystemExit(main())

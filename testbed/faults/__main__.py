@@ -1,0 +1,5 @@
+"""`python -m testbed.faults`."""
+
+from .cli import main
+
+raise SystemExit(main())
