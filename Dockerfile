@@ -1,5 +1,5 @@
-# The operator image: the ansible-operator base image runs watches.yaml; this adds the collections,
-# the MySQL driver, and the project's role and plugins.
+# The operator image: the ansible-operator base image runs watches.yaml; this adds the MySQL driver and
+# the project's roles and plugins (requirements.yml lists no collection: the roles call only our modules).
 FROM quay.io/operator-framework/ansible-operator:v1.42.2
 
 # Our SQL modules need PyMySQL, which the base image's Pipfile does not carry, with the extras for admin
@@ -12,9 +12,9 @@ RUN pip3 install --no-cache-dir --root-user-action=ignore \
       'PyMySQL[rsa,ed25519]==1.2.4' cryptography==46.0.7 PyNaCl==1.6.2
 USER 1001
 
-# ansible.cfg's collections_path points at the development checkout (.cache/collections). In the
-# image the collections live in ~/.ansible/collections; the environment variable wins over the file,
-# and ansible-galaxy installs to the same place.
+# ansible.cfg's collections_path points at the development checkout (.cache/collections, molecule's). In
+# the image, collections would live in ~/.ansible/collections; the environment variable wins over the
+# file, and ansible-galaxy installs to the same place, so a collection added to requirements.yml is found.
 ENV ANSIBLE_COLLECTIONS_PATH=${HOME}/.ansible/collections
 
 COPY requirements.yml ${HOME}/requirements.yml

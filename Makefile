@@ -20,10 +20,11 @@ LOCALBIN := $(CURDIR)/bin
 VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 PYTHON_BOOTSTRAP ?= env PYENV_VERSION=3.12.1 python3.12
-# The ansible package on PyPI carries the collections the role uses; Galaxy is not reachable here.
+# The ansible package on PyPI carries the collections molecule's playbooks use (molecule/requirements.yml;
+# the operator's roles use none); Galaxy is not reachable here.
 ANSIBLE_PACKAGE ?= ansible==11.13.0
 COLLECTIONS_DIR := $(CURDIR)/.cache/collections
-COLLECTIONS := kubernetes/core community/mysql
+COLLECTIONS := $(shell sed -n 's|^  - name: \([a-z_]*\)\.\([a-z_]*\)$$|\1/\2|p' molecule/requirements.yml)
 
 KUBECTL := $(LOCALBIN)/kubectl
 KUSTOMIZE := $(LOCALBIN)/kustomize
@@ -73,8 +74,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 .PHONY: collections
-collections: $(COLLECTIONS_DIR)/.installed ## Extract kubernetes.core and community.mysql from PyPI's ansible package.
-$(COLLECTIONS_DIR)/.installed: $(VENV)/.installed
+collections: $(COLLECTIONS_DIR)/.installed ## Extract molecule's collections (molecule/requirements.yml) from PyPI's ansible package.
+$(COLLECTIONS_DIR)/.installed: $(VENV)/.installed molecule/requirements.yml
 	mkdir -p $(CURDIR)/.cache/wheels
 	$(PY) -m pip download -q --no-deps -d $(CURDIR)/.cache/wheels '$(ANSIBLE_PACKAGE)'
 	rm -rf $(COLLECTIONS_DIR) && mkdir -p $(COLLECTIONS_DIR)
