@@ -11,6 +11,14 @@ there: same argument handling (AnsibleModule, its argument_spec, no_log values, 
 result, parsed and cleaned the way ActionBase._execute_module does it. Whatever the module changes in
 the interpreter (its arguments, stdout, the SystemExit of exit_json) ends with the worker.
 
+That path touches ansible-core internals (basic._ANSIBLE_ARGS, ActionBase._update_module_args and
+_parse_returned_data, ansible.vars.clean.remove_internal_keys), so it is taken only under the ansible-core
+series it was written and tested for (SUPPORTED_SERIES, that of the ansible-operator v1.42.2 image) and
+only while those internals have the shape it expects. Otherwise the module runs the usual way
+(ActionBase._execute_module: AnsiballZ and a new Python), with the same result, and a warning says why.
+The environment variable MYSQLDATABASE_IN_PROCESS=false (or no, off, 0) forces the usual way without a
+warning, e.g. on the operator's Deployment to rule this plugin out.
+
 The modules' files stay the source of truth. plugins/action/<module>.py are links to this file, so a
 task names the module as before; a module without such a link runs the usual way.
 """
@@ -18,19 +26,83 @@ task names the module as before; a module without such a link runs the usual way
 from __future__ import annotations
 
 import contextlib
+import importlib
 import importlib.util
+import inspect
 import io
 import json
+import os
 import sys
 import traceback
+from collections.abc import Mapping
 from typing import Any, cast
 
 import ansible.module_utils
 from ansible import constants as C
+from ansible import release
 from ansible.module_utils import basic
+from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
-from ansible.vars.clean import remove_internal_keys
+
+display = Display()
+
+SWITCH = "MYSQLDATABASE_IN_PROCESS"
+# The ansible-core series whose internals this plugin was written and tested against (major.minor).
+SUPPORTED_SERIES = "2.18"
+
+
+def switched_off(environ: Mapping[str, str]) -> bool:
+    """Whether the environment asks for the usual module execution (MYSQLDATABASE_IN_PROCESS=false)."""
+    return environ.get(SWITCH, "").strip().lower() in BOOLEANS_FALSE
+
+
+def core_series(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def unsupported_reason() -> str | None:
+    """Why the in-process path cannot be trusted under the installed ansible-core; None when it can."""
+    version = release.__version__
+    if core_series(version) != SUPPORTED_SERIES:
+        return f"ansible-core {version} is not the {SUPPORTED_SERIES} series the in-process execution was written for"
+    missing = [name for name, ok in _internals().items() if not ok]
+    if missing:
+        return f"ansible-core {version} lacks the internals the in-process execution uses: {', '.join(missing)}"
+    return None
+
+
+def _internals() -> dict[str, bool]:
+    """Each internal the in-process path relies on, and whether it has the expected shape."""
+    clean = _import_or_none("ansible.vars.clean")
+    load_params = getattr(basic, "_load_params", None)
+    return {
+        "basic._ANSIBLE_ARGS": hasattr(basic, "_ANSIBLE_ARGS")
+        and "_ANSIBLE_ARGS" in getattr(getattr(load_params, "__code__", None), "co_names", ()),
+        "ActionBase._update_module_args": _takes(
+            getattr(ActionBase, "_update_module_args", None), "self", "module_name", "module_args", "task_vars"
+        ),
+        "ActionBase._parse_returned_data": _takes(getattr(ActionBase, "_parse_returned_data", None), "self", "res"),
+        "ansible.vars.clean.remove_internal_keys": _takes(getattr(clean, "remove_internal_keys", None), "data"),
+    }
+
+
+def _import_or_none(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def _takes(function: Any, *names: str) -> bool:
+    """Whether `function` is callable with exactly these positional parameters first, and no others required."""
+    if not callable(function):
+        return False
+    params = list(inspect.signature(function).parameters.values())
+    if [p.name for p in params[: len(names)]] != list(names):
+        return False
+    return all(p.default is not inspect.Parameter.empty for p in params[len(names) :])
 
 
 def _module_utils_importable() -> None:
@@ -49,15 +121,36 @@ class ActionModule(ActionBase):
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         # ActionBase.run and _parse_returned_data carry no annotations in ansible-core.
         result: dict[str, Any] = super().run(tmp, task_vars)  # type: ignore[no-untyped-call]
+        task_vars = task_vars or {}
+        if switched_off(os.environ):
+            display.vvv(f"{SWITCH} is off: running {self._task.action} the usual way")
+            result.update(self._run_as_module(task_vars))
+        elif reason := unsupported_reason():
+            # Display deduplicates warnings: one line per playbook run, not one per task.
+            display.warning(f"{reason} (plugins/action): the role's modules run the usual way, at a higher CPU cost")
+            result.update(self._run_as_module(task_vars))
+        else:
+            result.update(self._run_in_process(task_vars))
+        return cast("dict[str, Any]", wrap_var(result))
+
+    def _run_as_module(self, task_vars: dict[str, Any]) -> dict[str, Any]:
+        """What ansible.builtin.normal does for a module without an action plugin."""
+        try:
+            data: dict[str, Any] = self._execute_module(
+                module_name=self._task.action, module_args=self._task.args.copy(), task_vars=task_vars
+            )
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)  # type: ignore[no-untyped-call]
+        return data
+
+    def _run_in_process(self, task_vars: dict[str, Any]) -> dict[str, Any]:
         name = self._task.action.rpartition(".")[2]
         module_args = self._task.args.copy()
-        self._update_module_args(name, module_args, task_vars or {})
+        self._update_module_args(name, module_args, task_vars)
         path = self._shared_loader_obj.module_loader.find_plugin(name, mod_type=".py")
         if not path:
-            result.update(failed=True, msg=f"module {name} not found for in-process execution")
-            return result
-        result.update(self._run_main(name, path, module_args))
-        return cast("dict[str, Any]", wrap_var(result))
+            return {"failed": True, "msg": f"module {name} not found for in-process execution"}
+        return self._run_main(name, path, module_args)
 
     def _run_main(self, name: str, path: str, module_args: dict[str, Any]) -> dict[str, Any]:
         _module_utils_importable()
@@ -79,5 +172,5 @@ class ActionModule(ActionBase):
         data: dict[str, Any] = self._parse_returned_data(  # type: ignore[no-untyped-call]
             {"stdout": stdout.getvalue(), "stderr": ""}
         )
-        remove_internal_keys(data)
+        importlib.import_module("ansible.vars.clean").remove_internal_keys(data)
         return data
