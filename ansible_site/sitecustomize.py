@@ -20,7 +20,7 @@ down sys.path (a distribution's own) still runs.
 """
 
 # Python runs this in every process of the operator's tree (modules included): only modules that start-up
-# has loaded anyway are imported here, never typing or dataclasses (10-20 ms each).
+# has loaded anyway are imported here, never typing or dataclasses (each would cost every process its import).
 from __future__ import annotations
 
 import atexit

@@ -3,9 +3,9 @@
 """Run one of the role's own modules inside the task's worker process.
 
 ansible-operator reconciles on the host it runs on (connection local), so a module's usual trip costs
-more than its work: the worker scans the module's imports to build an AnsiballZ zip (about 0.3 CPU-s),
-then a new Python starts, unpacks it and compiles ansible.module_utils.basic from source (about
-0.5 CPU-s), for a module that sends two HTTP requests. Each task already runs in a worker that Ansible
+more than its work: the worker scans the module's imports to build an AnsiballZ zip, then a new Python
+starts, unpacks it and compiles ansible.module_utils.basic from source, for a module that sends two HTTP
+requests (README's benchmark section has the figures). Each task already runs in a worker that Ansible
 forks for it and that exits when the task ends, so this plugin runs the module's own ``main()`` right
 there: same argument handling (AnsibleModule, its argument_spec, no_log values, fallbacks), same JSON
 result, parsed and cleaned the way ActionBase._execute_module does it. Whatever the module changes in

@@ -19,7 +19,7 @@ import secrets
 import string
 import unicodedata
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 import ansible.module_utils
@@ -42,6 +42,7 @@ from ansible.module_utils.mysqldatabase_rules import (
     RESERVED_USERS,
     ROTATE_ANNOTATION,
     SPEC_DEFAULTS,
+    SPEC_FIELDS,
 )
 
 # URI-unreserved and shell-safe; the leak scanner of the fault suite (faults/leaks.py) knows this set.
@@ -227,17 +228,19 @@ _SQL_NAME_RULE = "characters from A-Z a-z 0-9 _ $ . - (not . or - first)"
 _NameKind = tuple[str, int, frozenset[str]]
 DATABASE_NAME: _NameKind = ("database name", MAX_DATABASE_NAME, RESERVED_DATABASES)
 USER_NAME: _NameKind = ("user name", MAX_USER_NAME, RESERVED_USERS)
-# spec key -> (settings key, check). The role's defaults are checked by the same functions.
-FIELDS: dict[str, tuple[str, Check]] = {
-    "userHost": ("user_host", _pattern(USER_HOST_RE, "1 to 255 characters from A-Z a-z 0-9 . % _ : -")),
-    "characterSet": ("character_set", _pattern(CHARSET_RE, "1 to 32 characters from A-Z a-z 0-9 _", lower=True)),
-    "collation": ("collation", _pattern(COLLATION_RE, "1 to 64 characters from A-Z a-z 0-9 _", lower=True)),
-    "privileges": ("privileges", _privileges),
-    "maxUserConnections": ("max_user_connections", _integer),
-    "secretTemplate": ("secret_template", _secret_template),
-    "deletionPolicy": ("deletion_policy", _deletion_policy),
-    "adoptExisting": ("adopt_existing", _boolean),
+# spec key -> its check (the settings key is the rules' SPEC_FIELDS). The role's defaults are checked by the
+# same functions. databaseName, username, secretName and serverRef default to names and are read apart.
+CHECKS: dict[str, Check] = {
+    "userHost": _pattern(USER_HOST_RE, "1 to 255 characters from A-Z a-z 0-9 . % _ : -"),
+    "characterSet": _pattern(CHARSET_RE, "1 to 32 characters from A-Z a-z 0-9 _", lower=True),
+    "collation": _pattern(COLLATION_RE, "1 to 64 characters from A-Z a-z 0-9 _", lower=True),
+    "privileges": _privileges,
+    "maxUserConnections": _integer,
+    "secretTemplate": _secret_template,
+    "deletionPolicy": _deletion_policy,
+    "adoptExisting": _boolean,
 }
+FIELDS: dict[str, tuple[str, Check]] = {key: (SPEC_FIELDS[key], check) for key, check in CHECKS.items()}
 SERVER_NAME = _pattern(DNS_LABEL_RE, "a DNS label: 1 to 63 characters from a-z 0-9 -, alphanumeric at both ends")
 SECRET_NAME = _pattern(
     DNS_SUBDOMAIN_RE, "a DNS subdomain: at most 253 characters from a-z 0-9 - ., alphanumeric at both ends", 253
@@ -388,8 +391,10 @@ def mysqldatabase_password_choice(
     ``app_secret`` is the summary mysqldatabase_secret_info returns. A rotation is asked when
     ``rotate_token`` (the rotation annotation's value) is set and differs from the one the Secret records.
     Returns ``value`` (the password), ``is_new``, ``rotation_requested`` (a rotation of an existing
-    Secret, which the role reports as an event) and ``replacement``, a second new password for when the
-    server's password policy refuses ``value`` (password_reuse_check refuses one the user had before).
+    Secret), ``secret_password_refused``, ``replacement``, a second new password for when the server's
+    password policy refuses ``value`` (password_reuse_check refuses one the user had before), and
+    ``decisions``, the names of what was decided (PasswordRotated, SecretPasswordRefused) that the role
+    reports as events.
     """
     if not isinstance(app_secret, Mapping):
         raise AnsibleFilterError("mysqldatabase_password_choice: pass the app_secret of mysqldatabase_secret_info")
@@ -407,6 +412,14 @@ def mysqldatabase_password_choice(
                 "rotation_requested": rotation_asked and bool(app_secret.get("exists")),
                 "secret_password_refused": refused,
                 "replacement": mysqldatabase_password(length),
+                "decisions": [
+                    name
+                    for name, taken in (
+                        ("PasswordRotated", rotation_asked and bool(app_secret.get("exists"))),
+                        ("SecretPasswordRefused", refused),
+                    )
+                    if taken
+                ],
             }
         ),
     )
@@ -488,103 +501,45 @@ def mysqldatabase_secret_data(conn: Mapping[str, Any], template: Mapping[str, An
 
 
 def mysqldatabase_events(
-    result: Mapping[str, Any],
+    decisions: Sequence[str],
+    table: Mapping[str, Mapping[str, Any]],
     spec: Mapping[str, Any],
-    rotation_requested: bool = False,
-    secret_existed: bool = True,
-    secret_password_refused: bool = False,
+    adopted: Sequence[str] = (),
 ) -> list[dict[str, str]]:
-    """Return the Kubernetes events a successful reconcile reports, from the SQL module's result.
+    """Return the Kubernetes events of a successful reconcile: one per decision it took, in order.
 
-    Normal events for what the user asked for (created, adopted, rotated); Warning events for drift the
-    operator repaired, so that out-of-band changes are visible on the MySQLDatabase.
+    ``table`` is the role's ``mysqldatabase_decision_events`` (vars/main.yml): for each decision name its
+    event ``type``, ``message`` (a format string over the spec's names, never Jinja) and optional ``unless``,
+    decisions whose event already tells the story. A decision missing from the table is a bug in the role,
+    so it fails the reconcile rather than going unreported.
     """
-    database, user = spec["database"], spec["username"]
-    recreated_db = bool(result.get("database_recreated"))
-    candidates = [
-        (
-            result.get("database_created") and not recreated_db,
-            "Normal",
-            "Created",
-            f"Created database {database} and user {user}",
-        ),
-        (result.get("adopted"), "Normal", "Adopted", f"Adopted existing {' and '.join(result.get('adopted') or [])}"),
-        (
-            rotation_requested,
-            "Normal",
-            "PasswordRotated",
-            f"Set a new password for user {user} and in Secret {spec['secret_name']}",
-        ),
-        (
-            recreated_db,
-            "Warning",
-            "DatabaseRecreated",
-            f"Database {database} was missing on the server and was recreated empty",
-        ),
-        (
-            result.get("user_recreated"),
-            "Warning",
-            "UserRecreated",
-            f"User {user} was missing on the server and was recreated",
-        ),
-        (
-            result.get("password_expired"),
-            "Warning",
-            "PasswordExpired",
-            f"The password of user {user} had expired on the server; set a new one and wrote it to "
-            f"Secret {spec['secret_name']}",
-        ),
-        (
-            result.get("password_drift_repaired"),
-            "Warning",
-            "PasswordRepaired",
-            f"The password of user {user} on the server was not the one in Secret {spec['secret_name']} "
-            + (
-                "(changed by hand?); set a new one, as the password policy refused the old one, and wrote it "
-                "to the Secret"
-                if result.get("password_replaced")
-                else "(changed by hand?) and was set again"
-            ),
-        ),
-        (
-            result.get("password_replaced")
-            and not result.get("password_expired")
-            and not result.get("password_drift_repaired"),
-            "Warning",
-            "PasswordReplaced",
-            f"The server's password policy refused the password for user {user} (one it had before); "
-            f"set a new one and wrote it to Secret {spec['secret_name']}",
-        ),
-        (
-            result.get("grants_repaired"),
-            "Warning",
-            "GrantsRepaired",
-            f"Grants of user {user} differed and were restored to {', '.join(spec['privileges'])} on {database}",
-        ),
-        (
-            secret_password_refused,
-            "Warning",
-            "SecretPasswordRefused",
-            f"The password in Secret {spec['secret_name']} was edited to one the operator does not set (fewer "
-            f"than {PASSWORD_MIN_LENGTH} characters or characters outside A-Z a-z 0-9 - _); wrote a new one",
-        ),
-        (
-            not secret_existed and not result.get("user_created"),
-            "Warning",
-            "SecretRecreated",
-            f"Secret {spec['secret_name']} was missing; wrote it with a new password",
-        ),
-    ]
-    return cast(
-        "list[dict[str, str]]",
-        wrap_var(
-            [
-                {"type": kind, "reason": reason, "message": message}
-                for wanted, kind, reason, message in candidates
-                if wanted
-            ]
-        ),
-    )
+    values = {
+        "database": spec["database"],
+        "username": spec["username"],
+        "secret_name": spec["secret_name"],
+        "privileges": ", ".join(spec["privileges"]),
+        "adopted": " and ".join(adopted),
+        "password_min_length": PASSWORD_MIN_LENGTH,
+    }
+    taken = set(decisions)
+    events = []
+    for name in decisions:
+        entry = table.get(name)
+        if not isinstance(entry, Mapping):
+            raise AnsibleFilterError(
+                f"mysqldatabase_events: no event for the decision {name!r}; add it to mysqldatabase_decision_events "
+                "in roles/mysqldatabase/vars/main.yml"
+            )
+        if taken.intersection(entry.get("unless") or ()):
+            continue
+        try:
+            message = str(entry["message"]).format_map(values)
+        except (KeyError, IndexError, ValueError) as error:
+            raise AnsibleFilterError(
+                f"mysqldatabase_events: the message of {name!r} names {error}; use {sorted(values)}"
+            ) from error
+        events.append({"type": str(entry["type"]), "reason": name, "message": message})
+    return cast("list[dict[str, str]]", wrap_var(events))
 
 
 class FilterModule:

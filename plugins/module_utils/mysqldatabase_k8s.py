@@ -10,6 +10,7 @@ imports only the standard library.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import http.client
 import json
@@ -17,7 +18,11 @@ import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import IO, Any
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ansible.module_utils.basic import AnsibleModule
 
 # ansible-operator's proxy: no auth, the API server behind it authorizes the operator's account.
 DEFAULT_API_URL = "http://localhost:8888"
@@ -152,6 +157,22 @@ def client_from_params(params: dict[str, Any]) -> K8sClient:
         username=username,
         password=password,
     )
+
+
+@contextlib.contextmanager
+def module_client(module: AnsibleModule, reason: str, doing: str) -> Iterator[K8sClient]:
+    """A client for the module's connection options; what the work with it raises fails the module.
+
+    The failure carries `reason`, a `msg` and the request's `status_code`; `doing` says what the module
+    was doing when the API refused ("write the Secret"). A client that cannot be set up (a bad api_url,
+    an unreadable CA file) fails with status_code 0.
+    """
+    try:
+        yield client_from_params(module.params)
+    except (ValueError, OSError) as error:
+        module.fail_json(msg=f"cannot set up the Kubernetes client: {error}", reason=reason, status_code=0)
+    except K8sApiError as error:
+        module.fail_json(msg=f"{doing}: {error}", reason=reason, status_code=error.status)
 
 
 def _ssl_context(ca_cert: str | None, validate_certs: bool) -> ssl.SSLContext:

@@ -117,15 +117,19 @@ def _check_text(what: str, value: str, hint: str) -> None:
         )
 
 
+def _check_length(what: str, value: str, limit: int, whose_limit: str, hint: str) -> None:
+    if len(value) > limit:
+        raise MySQLDatabaseError(
+            "NameTooLong",
+            f"The {what} {value!r} has {len(value)} characters, more than {whose_limit} "
+            f"limit of {limit}; {hint} to a shorter name.",
+        )
+
+
 def validate_database_name(database: str, metadata_schema: str) -> None:
     hint = "set spec.databaseName"
     _check_text("database name", database, hint)
-    if len(database) > MAX_DATABASE_NAME:
-        raise MySQLDatabaseError(
-            "NameTooLong",
-            f"The database name {database!r} has {len(database)} characters, more than MySQL's "
-            f"limit of {MAX_DATABASE_NAME}; {hint} to a shorter name.",
-        )
+    _check_length("database name", database, MAX_DATABASE_NAME, "MySQL's", hint)
     if database.lower().startswith("#mysql50#"):
         raise invalid_spec(f"The database name {database!r} uses MySQL's reserved #mysql50# prefix; {hint}.")
     if database.casefold() in SERVER_DATABASES | {metadata_schema.casefold()}:
@@ -138,12 +142,7 @@ def validate_database_name(database: str, metadata_schema: str) -> None:
 def validate_user_name(username: str, limit: int) -> None:
     hint = "set spec.username"
     _check_text("user name", username, hint)
-    if len(username) > limit:
-        raise MySQLDatabaseError(
-            "NameTooLong",
-            f"The user name {username!r} has {len(username)} characters, more than this server's "
-            f"limit of {limit}; {hint} to a shorter name.",
-        )
+    _check_length("user name", username, limit, "this server's", hint)
     if username.casefold() in RESERVED_USERS:
         raise MySQLDatabaseError(
             "ReservedName",
@@ -858,6 +857,11 @@ class Owner:
     def __str__(self) -> str:
         return f"{self.namespace}/{self.name}"
 
+    @property
+    def values(self) -> tuple[str, str, str]:
+        """The arguments for `cr_namespace, cr_name, cr_uid`, in that order."""
+        return (self.namespace, self.name, self.uid)
+
 
 @dataclass(frozen=True)
 class OwnerRecord:
@@ -865,6 +869,15 @@ class OwnerRecord:
     name: str
     host: str  # '' for databases
     owner: Owner
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """The arguments for `RECORD_KEY`: the table's primary key."""
+        return (self.kind, self.name, self.host)
+
+
+# Every statement that reads or writes one record finds it by the primary key, spelled here once.
+RECORD_KEY = "kind = %s AND name = %s AND host = %s"
 
 
 OWNERS_TABLE_DDL = """CREATE TABLE IF NOT EXISTS {table} (
@@ -916,8 +929,7 @@ class OwnerRecords:
         if not self.present:
             return None
         rows = self.session.rows(
-            f"SELECT cr_namespace, cr_name, cr_uid FROM {self.table} "  # noqa: S608 - quoted identifier
-            "WHERE kind = %s AND name = %s AND host = %s",
+            f"SELECT cr_namespace, cr_name, cr_uid FROM {self.table} WHERE {RECORD_KEY}",  # noqa: S608 - quoted identifier
             (kind, name, host),
             purpose=f"reading the ownership record of {kind} {name!r}",
         )
@@ -943,28 +955,26 @@ class OwnerRecords:
         return int(rows[0]["n"])
 
     def insert(self, record: OwnerRecord) -> None:
-        owner = record.owner
         self.session.change(
-            f"record {owner} as owner of {record.kind} {record.name!r}",
+            f"record {record.owner} as owner of {record.kind} {record.name!r}",
             f"INSERT INTO {self.table} (kind, name, host, cr_namespace, cr_name, cr_uid) "  # noqa: S608
             "VALUES (%s, %s, %s, %s, %s, %s)",
-            (record.kind, record.name, record.host, owner.namespace, owner.name, owner.uid),
+            record.key + record.owner.values,
         )
 
     def reassign(self, record: OwnerRecord) -> None:
         owner = record.owner
         self.session.change(
             f"hand {record.kind} {record.name!r} over to {owner} (uid {owner.uid})",
-            f"UPDATE {self.table} SET cr_namespace = %s, cr_name = %s, cr_uid = %s "  # noqa: S608
-            "WHERE kind = %s AND name = %s AND host = %s",
-            (owner.namespace, owner.name, owner.uid, record.kind, record.name, record.host),
+            f"UPDATE {self.table} SET cr_namespace = %s, cr_name = %s, cr_uid = %s WHERE {RECORD_KEY}",  # noqa: S608
+            owner.values + record.key,
         )
 
     def delete(self, record: OwnerRecord) -> None:
         self.session.change(
             f"release the ownership record of {record.kind} {record.name!r}",
-            f"DELETE FROM {self.table} WHERE kind = %s AND name = %s AND host = %s",  # noqa: S608
-            (record.kind, record.name, record.host),
+            f"DELETE FROM {self.table} WHERE {RECORD_KEY}",  # noqa: S608
+            record.key,
         )
 
 

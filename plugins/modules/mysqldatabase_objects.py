@@ -17,44 +17,15 @@ description:
   - Serializes runs on the same database or user with the named locks C(GET_LOCK).
   - A second run with the same options changes nothing and runs no DDL.
   - Every expected failure returns RV(reason) and RV(msg); the message never contains a password.
+  - The admin account O(login_user) creates the databases and users. It needs
+    C(ALL PRIVILEGES ON *.* WITH GRANT OPTION), or at least C(CREATE), C(DROP), C(CREATE USER),
+    C(SELECT) on C(mysql.*), C(INSERT), C(UPDATE), C(DELETE) on O(metadata_schema) and the privileges
+    it hands out with C(GRANT OPTION).
 author:
   - external-mysql-operator contributors
-requirements:
-  - PyMySQL >= 1.0
+extends_documentation_fragment:
+  - mysqldatabase_sql
 options:
-  login_host:
-    description: Host name or IP address of the MySQL or MariaDB server.
-    type: str
-    required: true
-  login_port:
-    description: TCP port of the server.
-    type: int
-    default: 3306
-  login_user:
-    description:
-      - Admin user that creates databases and users.
-      - Needs C(ALL PRIVILEGES ON *.* WITH GRANT OPTION), or at least C(CREATE), C(DROP),
-        C(CREATE USER), C(SELECT) on C(mysql.*), C(INSERT), C(UPDATE), C(DELETE) on O(metadata_schema)
-        and the privileges it hands out with C(GRANT OPTION).
-    type: str
-    required: true
-  login_password:
-    description: Password of O(login_user).
-    type: str
-    required: true
-  ca_cert:
-    description:
-      - PEM text of the CA that signed the server's certificate.
-      - With O(tls_mode) unset, setting it means V(VerifyIdentity).
-    type: str
-  tls_mode:
-    description:
-      - TLS of the connection, with the semantics of MySQL's C(--ssl-mode). V(Disabled) never negotiates
-        TLS; V(Required) encrypts without verifying; V(VerifyCA) verifies the certificate chain against
-        O(ca_cert) only; V(VerifyIdentity) also verifies the host name.
-      - Unset, V(VerifyIdentity) when O(ca_cert) is set and V(Disabled) otherwise.
-    type: str
-    choices: [Disabled, Required, VerifyCA, VerifyIdentity]
   max_databases_per_namespace:
     description:
       - Most databases MySQLDatabases of O(owner_namespace) may own on this server (ownership records);
@@ -62,10 +33,6 @@ options:
       - Counted under a named lock per namespace, so concurrent runs never exceed it.
     type: int
     default: 0
-  connect_timeout:
-    description: Seconds to wait for the TCP connection to the server.
-    type: int
-    default: 5
   query_timeout:
     description:
       - Seconds to wait for any answer of the server (the login's, then each statement's) before
@@ -224,6 +191,21 @@ changed:
   description: Whether anything changed (in check mode, would change).
   returned: always
   type: bool
+decisions:
+  description:
+    - What this run decided, in order, each by the name of the Kubernetes event the mysqldatabase role reports
+      for it (the role's C(vars/main.yml) maps each to its event). Empty when nothing needed doing.
+    - V(Created), the database and the user were created for this MySQLDatabase; V(Adopted), existing
+      objects were taken over (RV(adopted)); V(DatabaseRecreated) and V(UserRecreated), an object this
+      MySQLDatabase owns was missing and was created again; V(PasswordExpired), the user's expired
+      password was replaced by O(replacement_password); V(PasswordRepaired), the user's password on the
+      server was not O(password) and was set again; V(PasswordReplaced), the server's password policy
+      refused O(password) and O(replacement_password) was set instead; V(GrantsRepaired), the user's
+      privileges differed from O(privileges) and were reset.
+  returned: success and O(state=present)
+  type: list
+  elements: str
+  sample: [Created]
 actions:
   description: What was changed, in order, in words (never SQL, never a password).
   returned: success
@@ -604,7 +586,24 @@ def ensure_present(
     with_record(store, user, lambda: ensure_user(session, target, user, params, result))
     repaired = ensure_grants(session, info, target, wanted, user_existed=user.row is not None)
     result["grants_repaired"] = repaired and user.row is not None
+    result["decisions"] = decisions(result)
     return result
+
+
+def decisions(result: dict[str, Any]) -> list[str]:
+    """What this run decided, by the names RV(decisions) documents and the role's events carry."""
+    taken = {
+        "Created": result["database_created"],
+        "Adopted": bool(result["adopted"]),
+        "DatabaseRecreated": result["database_recreated"],
+        "UserRecreated": result["user_recreated"],
+        "PasswordExpired": result["password_expired"],
+        "PasswordRepaired": result["password_drift_repaired"],
+        # An expired password is always replaced; PasswordExpired says so already.
+        "PasswordReplaced": result["password_replaced"] and not result["password_expired"],
+        "GrantsRepaired": result["grants_repaired"],
+    }
+    return [name for name, happened in taken.items() if happened]
 
 
 PRESENT_FLAGS = (

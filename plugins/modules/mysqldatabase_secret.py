@@ -87,8 +87,8 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.mysqldatabase_k8s import (
     K8sApiError,
     K8sClient,
-    client_from_params,
     connection_argument_spec,
+    module_client,
     resource_path,
 )
 
@@ -165,12 +165,8 @@ def main() -> None:
     if problem:
         module.fail_json(msg=problem, reason=FAILED_REASON, status_code=0)
     params = module.params
-    try:
-        result = write(client_from_params(params), params["definition"], params["data"], module.check_mode)
-    except (ValueError, OSError) as error:
-        module.fail_json(msg=f"cannot set up the Kubernetes client: {error}", reason=FAILED_REASON, status_code=0)
-    except K8sApiError as error:
-        module.fail_json(msg=f"write the Secret: {error}", reason=FAILED_REASON, status_code=error.status)
+    with module_client(module, FAILED_REASON, "write the Secret") as client:
+        result = write(client, params["definition"], params["data"], module.check_mode)
     module.exit_json(**result)
 
 

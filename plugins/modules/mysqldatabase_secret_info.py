@@ -138,8 +138,8 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.mysqldatabase_k8s import (
     K8sApiError,
     K8sClient,
-    client_from_params,
     connection_argument_spec,
+    module_client,
     resource_path,
 )
 from ansible.module_utils.mysqldatabase_secrets import app_secret as summarise_app_secret
@@ -203,20 +203,16 @@ def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, required_by={"name": ("namespace",)})
     params = module.params
     try:
-        client = client_from_params(params)
-        server = the_server(client, params)
-        result = {
-            "changed": False,
-            "server": server,
-            "server_found": bool(server),
-            "app_secret": the_app_secret(app_secret(client, params), params),
-        }
+        with module_client(module, FAILED_REASON, "read the server and Secrets") as client:
+            server = the_server(client, params)
+            result = {
+                "changed": False,
+                "server": server,
+                "server_found": bool(server),
+                "app_secret": the_app_secret(app_secret(client, params), params),
+            }
     except Refusal as refusal:
         module.fail_json(msg=refusal.message, reason=refusal.reason)
-    except (ValueError, OSError) as error:
-        module.fail_json(msg=f"cannot set up the Kubernetes client: {error}", reason=FAILED_REASON, status_code=0)
-    except K8sApiError as error:
-        module.fail_json(msg=f"read the server and Secrets: {error}", reason=FAILED_REASON, status_code=error.status)
     module.exit_json(**result)
 
 

@@ -88,7 +88,8 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions:
+    # events_on_change takes the same EVENT_OPTIONS: the anchor documents them once.
+    suboptions: &event_options
       type:
         description: Event type.
         type: str
@@ -109,20 +110,7 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions:
-      type:
-        description: Event type.
-        type: str
-        choices: [Normal, Warning]
-        default: Normal
-      reason:
-        description: CamelCase reason.
-        type: str
-        required: true
-      message:
-        description: Human readable message, cut to 1024 characters. Never a secret.
-        type: str
-        required: true
+    suboptions: *event_options
 notes:
   - Supports check mode (reads, never writes) and diff mode (the status before and after).
   - A resource deleted meanwhile (HTTP 404) is not a failure; the module returns RV(found=false).

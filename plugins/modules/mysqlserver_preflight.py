@@ -17,46 +17,17 @@ description:
     exactly what the admin lacks.
 author:
   - external-mysql-operator contributors
-requirements:
-  - PyMySQL >= 1.0
+extends_documentation_fragment:
+  - mysqldatabase_sql
 options:
-  login_host:
-    description: Host name or IP address of the server.
-    type: str
-    required: true
-  login_port:
-    description: TCP port of the server.
-    type: int
-    default: 3306
-  login_user:
-    description: The admin account.
-    type: str
-    required: true
-  login_password:
-    description: Password of O(login_user).
-    type: str
-    required: true
-  tls_mode:
-    description:
-      - TLS of the connection, with the semantics of MySQL's C(--ssl-mode).
-      - Unset, V(VerifyIdentity) when O(ca_cert) is set and V(Disabled) otherwise.
-    type: str
-    choices: [Disabled, Required, VerifyCA, VerifyIdentity]
-  ca_cert:
-    description: PEM CA certificate; needed by V(VerifyCA) and V(VerifyIdentity).
-    type: str
-  connect_timeout:
-    description: Seconds to wait for the TCP connection.
-    type: int
-    default: 5
-  query_timeout:
-    description: Seconds to wait for any answer of the server.
-    type: int
-    default: 30
   metadata_schema:
     description: Schema of the operator's ownership records.
     type: str
     default: external_mysql_operator
+  query_timeout:
+    description: Seconds to wait for any answer of the server.
+    type: int
+    default: 30
 notes:
   - Supports check mode (it only reads).
 """

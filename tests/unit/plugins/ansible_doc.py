@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
+MODULES = tuple(sorted(path.stem for path in (REPO / "plugins" / "modules").glob("*.py")))
 
 
 def ansible_doc(*args: str) -> subprocess.CompletedProcess[str]:

@@ -10,13 +10,15 @@ from typing import Any
 
 import mysqldatabase as f
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import filter_loader
 from ansible.template import Templar
 from ansible.utils.unsafe_proxy import AnsibleUnsafeText, wrap_var
 
-FILTER_DIR = Path(__file__).resolve().parents[4] / "plugins" / "filter"
+REPO_ROOT = Path(__file__).resolve().parents[4]
+FILTER_DIR = REPO_ROOT / "plugins" / "filter"
 
 
 def make_cr(spec: dict[str, Any] | None = None, **metadata: Any) -> dict[str, Any]:
@@ -606,6 +608,7 @@ def test_password_choice_keeps_the_secrets_password() -> None:
         "is_new": False,
         "rotation_requested": False,
         "secret_password_refused": False,
+        "decisions": [],
     }
     assert f.mysqldatabase_password_choice(OWNED, "")["value"] == KEPT
 
@@ -683,53 +686,79 @@ def test_unsafe_cr_values_are_never_templated(templar: Templar) -> None:
 
 
 EVENT_SPEC = {"database": "shop", "username": "shop", "secret_name": "shop", "privileges": ["SELECT"]}
+# The role's own table: these tests prove the events a user sees, message for message.
+DECISION_EVENTS = yaml.safe_load((REPO_ROOT / "roles" / "mysqldatabase" / "vars" / "main.yml").read_text())[
+    "mysqldatabase_decision_events"
+]
+
+
+def events(*decisions: str, adopted: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    return f.mysqldatabase_events(list(decisions), DECISION_EVENTS, EVENT_SPEC, list(adopted))
 
 
 def test_events_for_a_first_create_is_one_created_event() -> None:
-    events = f.mysqldatabase_events(
-        {"database_created": True, "user_created": True, "adopted": []}, EVENT_SPEC, False, False
-    )
-    assert [(e["type"], e["reason"]) for e in events] == [("Normal", "Created")]
+    assert [(e["type"], e["reason"]) for e in events("Created", "SecretRecreated")] == [("Normal", "Created")]
+    assert events("Created")[0]["message"] == "Created database shop and user shop"
 
 
 def test_events_for_repaired_drift_are_warnings() -> None:
-    result = {"database_created": True, "database_recreated": True, "user_recreated": True, "grants_repaired": True}
-    events = f.mysqldatabase_events(result, EVENT_SPEC, False, False)
-    assert [e["reason"] for e in events] == ["DatabaseRecreated", "UserRecreated", "GrantsRepaired", "SecretRecreated"]
-    assert {e["type"] for e in events} == {"Warning"}
+    found = events("DatabaseRecreated", "UserRecreated", "GrantsRepaired", "SecretRecreated")
+    assert [e["reason"] for e in found] == ["DatabaseRecreated", "UserRecreated", "GrantsRepaired", "SecretRecreated"]
+    assert {e["type"] for e in found} == {"Warning"}
+    assert "restored to SELECT on shop" in found[2]["message"]
 
 
 def test_events_for_a_password_the_policy_refused_is_a_warning_naming_the_secret() -> None:
-    events = f.mysqldatabase_events({"user_recreated": True, "password_replaced": True}, EVENT_SPEC, False, True)
-    assert [(e["type"], e["reason"]) for e in events] == [("Warning", "UserRecreated"), ("Warning", "PasswordReplaced")]
-    assert "Secret shop" in events[1]["message"]
+    found = events("UserRecreated", "PasswordReplaced", "SecretRewritten")
+    assert [(e["type"], e["reason"]) for e in found] == [("Warning", "UserRecreated"), ("Warning", "PasswordReplaced")]
+    assert "Secret shop" in found[1]["message"]
 
 
 def test_an_expired_password_replaced_is_one_warning_naming_the_secret() -> None:
-    events = f.mysqldatabase_events({"password_replaced": True, "password_expired": True}, EVENT_SPEC, False, True)
-    assert [(e["type"], e["reason"]) for e in events] == [("Warning", "PasswordExpired")]
-    assert "Secret shop" in events[0]["message"]
+    assert [(e["type"], e["reason"]) for e in events("PasswordExpired", "SecretRewritten")] == [
+        ("Warning", "PasswordExpired")
+    ]
+    assert "Secret shop" in events("PasswordExpired")[0]["message"]
 
 
-@pytest.mark.parametrize(("replaced", "says"), [(False, "was set again"), (True, "set a new one")])
-def test_a_password_changed_by_hand_and_repaired_is_one_warning(replaced: bool, says: str) -> None:
-    result = {"password_set": True, "password_drift_repaired": True, "password_replaced": replaced}
-    events = f.mysqldatabase_events(result, EVENT_SPEC, False, True)
-    assert [(e["type"], e["reason"]) for e in events] == [("Warning", "PasswordRepaired")]
-    assert says in events[0]["message"]
+def test_a_password_changed_by_hand_and_repaired_is_a_warning() -> None:
+    found = events("PasswordRepaired")
+    assert [(e["type"], e["reason"]) for e in found] == [("Warning", "PasswordRepaired")]
+    assert "was not the one in Secret shop" in found[0]["message"]
 
 
 def test_a_refused_secret_password_is_a_warning_that_never_shows_it() -> None:
-    events = f.mysqldatabase_events({"password_set": True}, EVENT_SPEC, False, True, True)
-    assert [(e["type"], e["reason"]) for e in events] == [("Warning", "SecretPasswordRefused")]
-    assert "Secret shop" in events[0]["message"]
+    found = events("SecretPasswordRefused", "SecretRewritten")
+    assert [(e["type"], e["reason"]) for e in found] == [("Warning", "SecretPasswordRefused")]
+    assert "Secret shop" in found[0]["message"]
+    assert f"fewer than {f.PASSWORD_MIN_LENGTH} characters" in found[0]["message"]
+
+
+def test_a_secret_rewritten_for_no_password_reason_is_an_event() -> None:
+    assert [(e["type"], e["reason"]) for e in events("SecretRewritten")] == [("Normal", "SecretRewritten")]
 
 
 def test_events_for_a_no_op_reconcile_are_none() -> None:
-    assert f.mysqldatabase_events({"adopted": []}, EVENT_SPEC, False, True) == []
+    assert events() == []
 
 
 def test_events_report_rotation_and_adoption() -> None:
-    events = f.mysqldatabase_events({"adopted": ["database"]}, EVENT_SPEC, True, True)
-    assert [e["reason"] for e in events] == ["Adopted", "PasswordRotated"]
-    assert "database" in events[0]["message"]
+    found = events("Adopted", "PasswordRotated", "SecretRecreated", "SecretRewritten", adopted=("database",))
+    assert [e["reason"] for e in found] == ["Adopted", "PasswordRotated"]
+    assert found[0]["message"] == "Adopted existing database"
+
+
+def test_a_decision_without_an_event_fails_naming_the_table() -> None:
+    with pytest.raises(AnsibleFilterError, match="mysqldatabase_decision_events"):
+        events("SomethingNew")
+
+
+def test_a_message_naming_an_unknown_field_fails() -> None:
+    with pytest.raises(AnsibleFilterError, match="use"):
+        f.mysqldatabase_events(["Created"], {"Created": {"type": "Normal", "message": "{password}"}}, EVENT_SPEC)
+
+
+def test_password_choice_names_its_decisions() -> None:
+    assert f.mysqldatabase_password_choice(OWNED, "")["decisions"] == []
+    assert f.mysqldatabase_password_choice(OWNED, "r2")["decisions"] == ["PasswordRotated"]
+    assert f.mysqldatabase_password_choice({**OWNED, "password": "short"}, "")["decisions"] == ["SecretPasswordRefused"]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import json
 import ssl
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from ansible.module_utils.mysqldatabase_k8s import (
     apply_merge_patch,
     client_from_params,
     connection_argument_spec,
+    module_client,
     operator_credentials,
     resource_path,
 )
@@ -30,6 +29,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.unit.plugins.modules.secrets_api import JsonHandler, serving
+
 CR_PATH = "/apis/piwik.pro/v1/namespaces/team-a/mysqldatabases/app"
 
 
@@ -37,7 +38,7 @@ class FakeApi(ThreadingHTTPServer):
     """An HTTP server that records each request and answers from ``routes``: (method, path) -> (code, body)."""
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", 0), JsonHandler)
         self.routes: dict[tuple[str, str], tuple[int, Any]] = {}
         self.requests: list[dict[str, Any]] = []
 
@@ -45,39 +46,14 @@ class FakeApi(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
 
-
-class _Handler(BaseHTTPRequestHandler):
-    server: FakeApi
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        self.server.requests.append(
-            {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
-        )
-        code, answer = self.server.routes.get((self.command, self.path), (404, {"kind": "Status", "code": 404}))
-        payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
-        self.send_response(code)
-        if isinstance(answer, dict) and "Location" in answer:
-            self.send_header("Location", answer["Location"])
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_POST = do_PATCH = do_PUT = _answer
-
-    def log_message(self, fmt: str, *args: Any) -> None:
-        pass
+    def answer(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        return self.routes.get((method, path), (404, {"kind": "Status", "code": 404}))
 
 
 @pytest.fixture
 def api() -> Iterator[FakeApi]:
-    server = FakeApi()
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(FakeApi) as server:
+        yield server
 
 
 @pytest.fixture
@@ -139,7 +115,7 @@ def test_merge_patch_sends_its_content_type(api: FakeApi, client: K8sClient) -> 
     assert client.merge_patch(CR_PATH + "/status", {"status": {"x": 1}}) == {"status": {"x": 1}}
     request = api.requests[0]
     assert request["headers"]["Content-Type"] == MERGE_PATCH
-    assert json.loads(request["body"]) == {"status": {"x": 1}}
+    assert request["body"] == {"status": {"x": 1}}
 
 
 def test_create_posts_json(api: FakeApi, client: K8sClient) -> None:
@@ -154,7 +130,7 @@ def test_replace_puts_json(api: FakeApi, client: K8sClient) -> None:
         "resourceVersion": "2"
     }
     assert api.requests[0]["method"] == "PUT"
-    assert json.loads(api.requests[0]["body"]) == {"kind": "Secret"}
+    assert api.requests[0]["body"] == {"kind": "Secret"}
 
 
 def test_basic_auth_is_sent_for_a_username(api: FakeApi) -> None:
@@ -243,6 +219,41 @@ def test_connection_options_fall_back_to_kubernetes_core_variables() -> None:
         "kubeconfig": ["K8S_AUTH_KUBECONFIG"],
     }
     assert spec["api_key"]["no_log"] is True
+
+
+class FailingModule:
+    """What module_client needs of an AnsibleModule: its params, and fail_json that ends the run."""
+
+    def __init__(self, **params: Any) -> None:
+        self.params = {"api_key": None, "ca_cert": None, "validate_certs": True, "kubeconfig": None, **params}
+        self.failure: dict[str, Any] = {}
+
+    def fail_json(self, **result: Any) -> None:
+        self.failure = result
+        raise SystemExit(1)
+
+
+def test_module_client_fails_an_api_refusal_with_what_the_module_was_doing(api: FakeApi) -> None:
+    api.routes["GET", CR_PATH] = (403, {"kind": "Status", "code": 403, "message": "forbidden"})
+    module = FailingModule(api_url=api.url)
+    with pytest.raises(SystemExit), module_client(module, "ReadFailed", "read the app") as client:
+        client.get(CR_PATH)
+    assert module.failure == {"msg": "read the app: HTTP 403: forbidden", "reason": "ReadFailed", "status_code": 403}
+
+
+def test_module_client_that_cannot_be_set_up_fails_with_status_code_zero() -> None:
+    module = FailingModule(api_url="ftp://host/")
+    with pytest.raises(SystemExit), module_client(module, "ReadFailed", "read the app"):
+        pass
+    assert module.failure["msg"].startswith("cannot set up the Kubernetes client: api_url must be")
+    assert (module.failure["reason"], module.failure["status_code"]) == ("ReadFailed", 0)
+
+
+def test_module_client_lets_other_errors_through(api: FakeApi) -> None:
+    module = FailingModule(api_url=api.url)
+    with pytest.raises(KeyError), module_client(module, "ReadFailed", "read the app"):
+        raise KeyError("a refusal of the module's own")
+    assert module.failure == {}
 
 
 def test_api_status_errors_carry_code_message_and_reason(api: FakeApi, client: K8sClient) -> None:

@@ -211,34 +211,20 @@ def test_ownership_action(existing, exists, adopt, action):
     assert sql.ownership_action("database 'app'", "spec.databaseName", found, exists, OWNER, adopt) == action
 
 
-def test_other_crs_record_is_a_conflict_naming_it_even_with_adopt():
-    error = raises(
-        "Conflict",
-        sql.ownership_action,
-        "database 'app'",
-        "spec.databaseName",
-        record(Owner("team-b", "shop", "uid-2")),
-        True,
-        OWNER,
-        True,
-    )
+@pytest.mark.parametrize(
+    ("recorded", "adopt", "way_out"),
+    [
+        (Owner("team-b", "shop", "uid-2"), True, "spec.databaseName"),
+        (Owner("team-a", "app", "uid-0"), False, "spec.adoptExisting: true"),
+    ],
+    ids=["another CR's record, even with adopt", "a deleted CR's record of the same name"],
+)
+def test_a_record_of_another_cr_is_a_conflict_naming_it_and_the_way_out(recorded, adopt, way_out):
+    found = record(recorded)
 
-    assert "team-b/shop" in error.msg and "spec.databaseName" in error.msg
+    error = raises("Conflict", sql.ownership_action, "database 'app'", "spec.databaseName", found, True, OWNER, adopt)
 
-
-def test_record_of_a_deleted_cr_with_same_name_asks_for_adopt():
-    error = raises(
-        "Conflict",
-        sql.ownership_action,
-        "database 'app'",
-        "spec.databaseName",
-        record(Owner("team-a", "app", "uid-0")),
-        True,
-        OWNER,
-        False,
-    )
-
-    assert "team-a/app" in error.msg and "spec.adoptExisting: true" in error.msg
+    assert f"{recorded.namespace}/{recorded.name}" in error.msg and way_out in error.msg
 
 
 def test_unrecorded_existing_object_asks_for_adopt():

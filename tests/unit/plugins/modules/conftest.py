@@ -5,6 +5,8 @@ address 127.0.0.1 only, not for the name localhost), has an admin user with ALL 
 OPTION and no anonymous accounts. Tests use names unique to them, so they never see each other's
 objects. `secure_transport_required` switches the server to TLS-only for one test; `no_tls_server`
 is a stand-in for a server that offers no TLS at all.
+
+The Kubernetes modules' tests run against `api`, the fake API server of secrets_api.py.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from tests.unit.plugins.modules.secrets_api import SecretsApi, serving
 
 MARIADBD = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
 INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
@@ -318,3 +322,9 @@ def password_policies(mariadb: MariaDB) -> Iterator[None]:
     finally:
         mariadb.query("UNINSTALL SONAME 'password_reuse_check'")
         mariadb.query("UNINSTALL SONAME 'simple_password_check'")
+
+
+@pytest.fixture
+def api() -> Iterator[SecretsApi]:
+    with serving() as server:
+        yield server

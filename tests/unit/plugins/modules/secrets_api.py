@@ -125,7 +125,11 @@ def _collections(path: str) -> set[str]:
 
 
 class JsonHandler(BaseHTTPRequestHandler):
-    """Records each request and answers with the server's `answer(method, path, body)`."""
+    """Records each request in the server's `requests` and answers with its `answer(method, path, body)`.
+
+    An answer of bytes is sent as it is (a body that is not JSON); a dict answer with a `Location` also
+    sends that header (a redirect).
+    """
 
     server: Any
 
@@ -136,8 +140,10 @@ class JsonHandler(BaseHTTPRequestHandler):
             {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
         )
         code, answer = self.server.answer(self.command, self.path, copy.deepcopy(body))
-        payload = json.dumps(answer).encode()
+        payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
         self.send_response(code)
+        if isinstance(answer, dict) and "Location" in answer:
+            self.send_header("Location", answer["Location"])
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
@@ -149,8 +155,9 @@ class JsonHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serving() -> Iterator[SecretsApi]:
-    server = SecretsApi()
+def serving[Server: ThreadingHTTPServer](make: Callable[[], Server] = SecretsApi) -> Iterator[Server]:
+    """A fake API server (a SecretsApi unless `make` builds another) answering in a thread."""
+    server = make()
     thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
@@ -161,13 +168,20 @@ def serving() -> Iterator[SecretsApi]:
 
 
 def module_runner(
-    main: Callable[[], None], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    main: Callable[[], None],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    **defaults: Any,
 ) -> Callable[..., dict[str, Any]]:
-    """Run a module's main() in-process as Ansible would; return its JSON result."""
+    """Run a module's main() in-process as Ansible would, with the options of a call over `defaults`;
+    return its JSON result. An option given as None is left out."""
+    # A kubeconfig of the environment must not change which user the modules under test send.
+    monkeypatch.delenv("K8S_AUTH_KUBECONFIG", raising=False)
 
-    def run(check_mode: bool = False, **params: Any) -> dict[str, Any]:
-        args = {key: value for key, value in params.items() if value is not None}
+    def run(check_mode: bool = False, diff: bool = False, **params: Any) -> dict[str, Any]:
+        args = {key: value for key, value in {**defaults, **params}.items() if value is not None}
         args["_ansible_check_mode"] = check_mode
+        args["_ansible_diff"] = diff
         monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
         with pytest.raises(SystemExit):
             main()

@@ -6,6 +6,7 @@ calling `main()` with module arguments and by running the module from a playbook
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -13,18 +14,17 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import mysqldatabase_objects as module
 import pymysql
 import pytest
-import yaml
-from ansible.module_utils import basic
 from ansible.module_utils.mysql_password_hashes import native_password_hash
 from ansible.module_utils.mysqldatabase_sql import MySQLDatabaseError, OwnerRecords, Session, grant_database_pattern
 
-from tests.unit.plugins.ansible_doc import ansible_doc
+from tests.unit.plugins.modules.secrets_api import module_runner
 
 REPO = Path(__file__).resolve().parents[4]
 BIN = Path(sys.executable).parent
@@ -748,21 +748,39 @@ def test_quota_zero_is_unlimited(params, unique):
         assert module.run(claim)["database_created"]
 
 
-def test_concurrent_claims_of_one_namespace_never_exceed_its_quota(mariadb, params, unique):
-    """Distinct databases of one namespace at once: the quota's named lock serialises count and claim."""
-    limit, contenders = 2, claims(params, unique("ns"), 8, max_databases_per_namespace=2)
+def run_at_once(contenders: list[dict], success: str) -> list[str]:
+    """Run the module for every contender at the same moment; each outcome is `success` or the error's reason."""
     start = threading.Barrier(len(contenders))
 
     def claim(candidate: dict) -> str:
         start.wait()
         try:
             module.run(candidate)
-            return "Created"
+            return success
         except MySQLDatabaseError as error:
             return error.reason
 
     with ThreadPoolExecutor(len(contenders)) as pool:
-        outcomes = list(pool.map(claim, contenders))
+        return list(pool.map(claim, contenders))
+
+
+@contextlib.contextmanager
+def owner_records(params: dict, schema: str) -> Iterator[OwnerRecords]:
+    """The ownership records in `schema`, loaded over a session of their own."""
+    session = Session.connect({**module.DEFAULTS, **params})
+    try:
+        store = OwnerRecords(session, schema)
+        store.load()
+        yield store
+    finally:
+        session.close()
+
+
+def test_concurrent_claims_of_one_namespace_never_exceed_its_quota(mariadb, params, unique):
+    """Distinct databases of one namespace at once: the quota's named lock serialises count and claim."""
+    limit, contenders = 2, claims(params, unique("ns"), 8, max_databases_per_namespace=2)
+
+    outcomes = run_at_once(contenders, "Created")
 
     assert sorted(outcomes) == ["Created"] * limit + ["QuotaExceeded"] * (len(contenders) - limit)
     namespace = contenders[0]["owner_namespace"]
@@ -781,25 +799,15 @@ def test_owned_databases_are_counted_per_namespace_or_in_all(mariadb, params, un
         *claims(params, team_b, 1, metadata_schema=schema),
     ]:
         module.run(claim)
-    session = Session.connect({**module.DEFAULTS, **params})
-    try:
-        store = OwnerRecords(session, schema)
-        store.load()
+    with owner_records(params, schema) as store:
         counts = (store.count_databases(), store.count_databases(team_a), store.count_databases(unique("c")))
-    finally:
-        session.close()
 
     assert counts == (3, 2, 0)
 
 
 def test_no_ownership_table_counts_no_databases(params, unique):
-    session = Session.connect({**module.DEFAULTS, **params})
-    try:
-        store = OwnerRecords(session, unique("meta"))
-        store.load()
+    with owner_records(params, unique("meta")) as store:
         count = store.count_databases()
-    finally:
-        session.close()
 
     assert count == 0
 
@@ -811,18 +819,8 @@ def test_concurrent_claims_of_one_database_yield_one_owner(mariadb, params, uniq
     """Several CRs (or replicas) at once, on a server without the metadata table yet."""
     schema = unique("meta")
     contenders = [other_cr(params, username=f"{params['username']}_{i}", metadata_schema=schema) for i in range(4)]
-    start = threading.Barrier(len(contenders))
 
-    def claim(candidate: dict) -> str:
-        start.wait()
-        try:
-            module.run(candidate)
-            return "Owner"
-        except MySQLDatabaseError as error:
-            return error.reason
-
-    with ThreadPoolExecutor(len(contenders)) as pool:
-        outcomes = list(pool.map(claim, contenders))
+    outcomes = run_at_once(contenders, "Owner")
 
     assert sorted(outcomes) == ["Conflict", "Conflict", "Conflict", "Owner"]
     winner = contenders[outcomes.index("Owner")]
@@ -954,36 +952,34 @@ def test_password_never_in_failure_message(params, limited_admin):
 # --- the Ansible module --------------------------------------------------------------------------
 
 
-def call_main(monkeypatch, capsys, args: dict, check_mode: bool = False) -> dict:
-    payload = {"ANSIBLE_MODULE_ARGS": {**args, "_ansible_check_mode": check_mode}}
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps(payload).encode())
-    with pytest.raises(SystemExit):
-        module.main()
-    return json.loads(capsys.readouterr().out)
+@pytest.fixture
+def call_main(monkeypatch, capsys) -> Callable[..., dict]:
+    """main() with module arguments, as Ansible calls it; returns its JSON result."""
+    return module_runner(module.main, monkeypatch, capsys)
 
 
-def test_main_returns_result(monkeypatch, capsys, params):
-    result = call_main(monkeypatch, capsys, params)
+def test_main_returns_result(call_main, params):
+    result = call_main(**params)
 
     assert result["changed"] and result["user_created"] and "failed" not in result
 
 
-def test_main_fails_with_reason_and_msg(monkeypatch, capsys, mariadb, params):
+def test_main_fails_with_reason_and_msg(call_main, mariadb, params):
     mariadb.query(f"CREATE DATABASE `{params['database']}`")
 
-    result = call_main(monkeypatch, capsys, params)
+    result = call_main(**params)
 
     assert result["failed"] and result["reason"] == "AlreadyExists" and "adoptExisting" in result["msg"]
 
 
-def test_main_check_mode_changes_nothing(monkeypatch, capsys, mariadb, params):
-    result = call_main(monkeypatch, capsys, params, check_mode=True)
+def test_main_check_mode_changes_nothing(call_main, mariadb, params):
+    result = call_main(check_mode=True, **params)
 
     assert result["changed"] and params["database"] not in databases(mariadb)
 
 
-def test_main_requires_password_for_present(monkeypatch, capsys, params):
-    result = call_main(monkeypatch, capsys, {**params, "password": None})
+def test_main_requires_password_for_present(call_main, params):
+    result = call_main(**{**params, "password": None})
 
     assert result["reason"] == "InvalidSpec" and "password" in result["msg"]
 
@@ -1039,26 +1035,6 @@ def test_playbook_task_reports_reason_under_no_log(tmp_path, params):
     assert "wrong-admin-password" not in run.stdout + run.stderr
 
 
-def test_ansible_doc_renders():
-    doc = ansible_doc("mysqldatabase_objects")
-
-    assert doc.returncode == 0, doc.stderr
-    for option in module.ARGUMENT_SPEC:
-        assert option in doc.stdout
-
-
-def test_documentation_matches_argument_spec():
-    options = yaml.safe_load(module.DOCUMENTATION)["options"]
-
-    assert set(options) == set(module.ARGUMENT_SPEC)
-    for name, spec in module.ARGUMENT_SPEC.items():
-        documented = options[name]
-        assert documented["type"] == spec["type"], name
-        assert documented.get("default") == spec.get("default"), name
-        assert documented.get("required", False) == spec.get("required", False), name
-        assert documented.get("choices") == spec.get("choices"), name
-
-
 # --- servers with password policies, role-based admins and expiring passwords --------------------
 
 
@@ -1067,28 +1043,21 @@ def replacement() -> str:
 
 
 @pytest.mark.usefixtures("password_policies")
-def test_user_dropped_by_hand_comes_back_with_the_replacement_when_reuse_is_refused(mariadb, params):
+@pytest.mark.parametrize(
+    ("by_hand", "repair"),
+    [("DROP USER %s@'%%'", "user_recreated"), ("ALTER USER %s@'%%' IDENTIFIED BY 'By-hand-Pa55'", "password_set")],
+    ids=["user dropped by hand comes back", "password changed by hand is reset"],
+)
+def test_repair_uses_the_replacement_when_reuse_is_refused(mariadb, params, by_hand, repair):
     module.run(params)
-    mariadb.query("DROP USER %s@'%%'", (params["username"],))
+    mariadb.query(by_hand, (params["username"],))
     spare = replacement()
 
     result = module.run({**params, "replacement_password": spare})
 
-    assert result["user_recreated"] and result["password_replaced"]
+    assert result[repair] and result["password_replaced"]
     assert can_use(mariadb, {**params, "password": spare}) and not can_use(mariadb, params)
     assert module.run({**params, "password": spare, "replacement_password": replacement()})["changed"] is False
-
-
-@pytest.mark.usefixtures("password_policies")
-def test_password_changed_by_hand_is_reset_with_the_replacement_when_reuse_is_refused(mariadb, params):
-    module.run(params)
-    mariadb.query("ALTER USER %s@'%%' IDENTIFIED BY 'By-hand-Pa55'", (params["username"],))
-    spare = replacement()
-
-    result = module.run({**params, "replacement_password": spare})
-
-    assert result["password_set"] and result["password_replaced"]
-    assert can_use(mariadb, {**params, "password": spare})
 
 
 @pytest.mark.usefixtures("password_policies")
@@ -1122,11 +1091,11 @@ def test_weak_password_and_weak_replacement_are_password_policy_and_leave_nothin
 
 
 @pytest.mark.usefixtures("password_policies")
-def test_refused_password_never_reaches_the_module_output(monkeypatch, capsys, mariadb, params):
+def test_refused_password_never_reaches_the_module_output(call_main, mariadb, params):
     module.run(params)
     mariadb.query("DROP USER %s@'%%'", (params["username"],))
 
-    result = call_main(monkeypatch, capsys, params)
+    result = call_main(**params)
 
     assert result["failed"] and result["reason"] == "PasswordPolicy"
     assert params["password"] not in json.dumps(result)

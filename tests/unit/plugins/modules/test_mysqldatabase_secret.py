@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import mysqldatabase_secret
 import pytest
 
-from tests.unit.plugins.modules.secrets_api import SecretsApi, module_runner, serving
+from tests.unit.plugins.modules.secrets_api import SecretsApi, module_runner
 
 SECRET_PATH = "/api/v1/namespaces/team-a/secrets/shop"
 DEFINITION = {
@@ -26,21 +25,9 @@ DATA = {"password": "c2VjcmV0LXB3"}
 
 
 @pytest.fixture
-def api() -> Iterator[SecretsApi]:
-    with serving() as server:
-        yield server
-
-
-@pytest.fixture
 def run(api: SecretsApi, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    monkeypatch.delenv("K8S_AUTH_KUBECONFIG", raising=False)
-    runner = module_runner(mysqldatabase_secret.main, monkeypatch, capsys)
-
-    def run_module(check_mode: bool = False, **args: Any) -> dict[str, Any]:
-        params = {"api_url": api.url, "definition": DEFINITION, "data": DATA, **args}
-        return runner(check_mode=check_mode, **params)
-
-    return run_module
+    main = mysqldatabase_secret.main
+    return module_runner(main, monkeypatch, capsys, api_url=api.url, definition=DEFINITION, data=DATA)
 
 
 def test_absent_secret_is_created_with_definition_and_data(api: SecretsApi, run) -> None:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import mysqldatabase_secret_info
 import pytest
 
-from tests.unit.plugins.modules.secrets_api import SecretsApi, module_runner, serving
+from tests.unit.plugins.modules.secrets_api import SecretsApi, module_runner
 
 OPERATOR_NS = "external-mysql-operator-system"
 SERVER_PATH = "/apis/piwik.pro/v1/mysqlservers/default"
@@ -24,21 +22,9 @@ ONLY_SHOP = {"namespaceSelector": {"matchLabels": {"team": "shop"}}}
 
 
 @pytest.fixture
-def api() -> Iterator[SecretsApi]:
-    with serving() as server:
-        yield server
-
-
-@pytest.fixture
 def run(api: SecretsApi, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    monkeypatch.delenv("K8S_AUTH_KUBECONFIG", raising=False)
-    runner = module_runner(mysqldatabase_secret_info.main, monkeypatch, capsys)
-
-    def run_module(**args: Any) -> dict[str, Any]:
-        params = {"api_url": api.url, "server_namespace": OPERATOR_NS, "server_name": "default", **args}
-        return runner(**params)
-
-    return run_module
+    server = {"server_namespace": OPERATOR_NS, "server_name": "default"}
+    return module_runner(mysqldatabase_secret_info.main, monkeypatch, capsys, api_url=api.url, **server)
 
 
 def b64(value: str) -> str:

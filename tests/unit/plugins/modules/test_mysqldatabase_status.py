@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from typing import Any
 
 import mysqldatabase_status
 import pytest
-from ansible.module_utils import basic
 from ansible.module_utils.mysqldatabase_k8s import apply_merge_patch
 
-from tests.unit.plugins.modules.secrets_api import JsonHandler
+from tests.unit.plugins.modules.secrets_api import JsonHandler, module_runner, serving
 
 CR_PATH = "/apis/piwik.pro/v1/namespaces/team-a/mysqldatabases/app"
 STATUS_PATH = CR_PATH + "/status"
@@ -73,38 +71,15 @@ class FakeKube(ThreadingHTTPServer):
 
 @pytest.fixture
 def kube() -> Iterator[FakeKube]:
-    server = FakeKube()
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(FakeKube) as server:
+        yield server
 
 
 @pytest.fixture
 def run(kube: FakeKube, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    """Run the module in-process as Ansible would and return its JSON result."""
-
-    def run_module(check_mode: bool = False, diff: bool = False, **args: Any) -> dict[str, Any]:
-        params = {
-            "api_url": kube.url,
-            "namespace": "team-a",
-            "name": "app",
-            "ready": True,
-            "reason": "Reconciled",
-            "message": "All set",
-            **args,
-        }
-        params = {key: value for key, value in params.items() if value is not None}
-        internal = {"_ansible_check_mode": check_mode, "_ansible_diff": diff}
-        monkeypatch.setattr(
-            basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": {**params, **internal}}).encode()
-        )
-        with pytest.raises(SystemExit):
-            mysqldatabase_status.main()
-        return json.loads(capsys.readouterr().out)
-
-    return run_module
+    ready = {"ready": True, "reason": "Reconciled", "message": "All set"}
+    main = mysqldatabase_status.main
+    return module_runner(main, monkeypatch, capsys, api_url=kube.url, namespace="team-a", name="app", **ready)
 
 
 def test_first_status_is_one_merge_patch_of_ready_and_fields(kube: FakeKube, run) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import mysqlserver_dependents
 import pytest
 
-from tests.unit.plugins.modules.secrets_api import SecretsApi, module_runner, serving
+from tests.unit.plugins.modules.secrets_api import SecretsApi, module_runner
 
 ANNOTATION = "piwik.pro/server-revision"
 LIST_PATH = "/apis/piwik.pro/v1/mysqldatabases"
@@ -18,20 +17,8 @@ NOT_READY = {"conditions": [{"type": "Ready", "status": "False", "reason": "Serv
 
 
 @pytest.fixture
-def api() -> Iterator[SecretsApi]:
-    with serving() as server:
-        yield server
-
-
-@pytest.fixture
 def run(api: SecretsApi, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    monkeypatch.delenv("K8S_AUTH_KUBECONFIG", raising=False)
-    runner = module_runner(mysqlserver_dependents.main, monkeypatch, capsys)
-
-    def run_module(**args: Any) -> dict[str, Any]:
-        return runner(**{"api_url": api.url, "server_name": "default", **args})
-
-    return run_module
+    return module_runner(mysqlserver_dependents.main, monkeypatch, capsys, api_url=api.url, server_name="default")
 
 
 def database(

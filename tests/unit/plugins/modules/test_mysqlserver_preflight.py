@@ -13,11 +13,9 @@ from collections.abc import Callable
 import mysqldatabase_objects
 import mysqlserver_preflight as module
 import pytest
-import yaml
-from ansible.module_utils import basic
 from ansible.module_utils.mysqldatabase_sql import MySQLDatabaseError, required_admin_privileges
 
-from tests.unit.plugins.ansible_doc import ansible_doc
+from tests.unit.plugins.modules.secrets_api import module_runner
 
 DEFAULTS = {name: spec.get("default") for name, spec in module.ARGUMENT_SPEC.items()}
 # Everything the operator needs, as a GRANT lists it (GRANT OPTION goes in WITH GRANT OPTION).
@@ -181,26 +179,23 @@ def test_without_ownership_records_there_are_no_databases(login, unique):
 # --- the Ansible module --------------------------------------------------------------------------
 
 
-def call_main(monkeypatch, capsys, args: dict, check_mode: bool = False) -> dict:
-    args = {key: value for key, value in args.items() if value is not None}
-    payload = {"ANSIBLE_MODULE_ARGS": {**args, "_ansible_check_mode": check_mode}}
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps(payload).encode())
-    with pytest.raises(SystemExit):
-        module.main()
-    return json.loads(capsys.readouterr().out)
+@pytest.fixture
+def call_main(monkeypatch, capsys) -> Callable[..., dict]:
+    """main() with module arguments, as Ansible calls it; returns its JSON result."""
+    return module_runner(module.main, monkeypatch, capsys)
 
 
-def test_main_reports_connected_in_check_mode(monkeypatch, capsys, login):
-    result = call_main(monkeypatch, capsys, login, check_mode=True)
+def test_main_reports_connected_in_check_mode(call_main, login):
+    result = call_main(check_mode=True, **login)
 
     assert (result["reason"], result["changed"]) == ("Connected", False) and "failed" not in result
 
 
-def test_main_fails_with_the_findings_when_privileges_are_missing(monkeypatch, capsys, mariadb, login, role_admin):
+def test_main_fails_with_the_findings_when_privileges_are_missing(call_main, mariadb, login, role_admin):
     mariadb.query(f"REVOKE CREATE USER ON *.* FROM `{role_admin['role']}`")
     del role_admin["role"]
 
-    result = call_main(monkeypatch, capsys, {**login, **role_admin})
+    result = call_main(**{**login, **role_admin})
 
     assert (result["failed"], result["reason"], result["missing_privileges"]) == (
         True,
@@ -211,28 +206,8 @@ def test_main_fails_with_the_findings_when_privileges_are_missing(monkeypatch, c
     assert role_admin["login_password"] not in json.dumps(result)
 
 
-def test_main_fails_with_reason_and_msg_never_the_password(monkeypatch, capsys, login):
-    result = call_main(monkeypatch, capsys, {**login, "login_password": "wrong-admin-password"})
+def test_main_fails_with_reason_and_msg_never_the_password(call_main, login):
+    result = call_main(**{**login, "login_password": "wrong-admin-password"})
 
     assert (result["failed"], result["reason"]) == (True, "AdminAuthFailed")
     assert "wrong-admin-password" not in json.dumps(result)
-
-
-def test_ansible_doc_renders():
-    doc = ansible_doc("mysqlserver_preflight")
-
-    assert doc.returncode == 0, doc.stderr
-    for option in module.ARGUMENT_SPEC:
-        assert option in doc.stdout
-
-
-def test_documentation_matches_argument_spec():
-    options = yaml.safe_load(module.DOCUMENTATION)["options"]
-
-    assert set(options) == set(module.ARGUMENT_SPEC)
-    for name, spec in module.ARGUMENT_SPEC.items():
-        documented = options[name]
-        assert documented["type"] == spec["type"], name
-        assert documented.get("default") == spec.get("default"), name
-        assert documented.get("required", False) == spec.get("required", False), name
-        assert documented.get("choices") == spec.get("choices"), name
