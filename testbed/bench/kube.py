@@ -15,19 +15,12 @@ from typing import Any, cast
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
+from ..background_thread import BackgroundThread
+from ..kube_api import GROUP, PLURAL, SERVER_PLURAL, VERSION, is_ready, ready_condition
+
 log = logging.getLogger(__name__)
 
-GROUP, VERSION, PLURAL = "piwik.pro", "v1", "mysqldatabases"
-SERVER_PLURAL = "mysqlservers"
 POKE_ANNOTATION = "bench.piwik.pro/poke"
-
-
-def is_ready(obj: dict[str, Any]) -> bool:
-    """Ready=True for the current generation, as `kubectl wait --for=condition=Ready` would see it."""
-    status = obj.get("status") or {}
-    if status.get("observedGeneration") != obj.get("metadata", {}).get("generation"):
-        return False
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
 
 
 def secret_value(obj: dict[str, Any], key: str) -> str | None:
@@ -41,30 +34,21 @@ def secret_value(obj: dict[str, Any], key: str) -> str | None:
         return None
 
 
-class FirstSeenWatcher:
+class FirstSeenWatcher(BackgroundThread):
     """Watches one namespace's objects of one kind on a thread and records when each first met `predicate`."""
 
     def __init__(
         self, list_call: Callable[..., Any], namespace: str, predicate: Callable[[dict[str, Any]], bool], what: str
     ) -> None:
+        super().__init__(f"watch-{namespace}", join_timeout=10)
         self.list_call = list_call
         self.namespace = namespace
         self.predicate = predicate
         self.what = what
         self.seen_at: dict[str, float] = {}
         self._changed = threading.Condition()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"watch-{namespace}", daemon=True)
 
-    def __enter__(self) -> FirstSeenWatcher:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
+    def loop(self) -> None:
         resource_version = ""
         while not self._stop.is_set():
             stream = watch.Watch()
@@ -180,8 +164,7 @@ def wait_server_ready(api: client.ApiClient, name: str, timeout: float) -> float
         if is_ready(server):
             return time.monotonic()
         if time.monotonic() >= deadline:
-            conditions = (server.get("status") or {}).get("conditions") or []
-            condition: dict[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
+            condition = ready_condition(server)
             raise TimeoutError(
                 f"MySQLServer {name} not Ready for its generation after {timeout:.0f}s: "
                 f"{condition.get('reason', 'no condition')}: {condition.get('message', '')}"

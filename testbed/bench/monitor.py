@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import urllib.request
 from dataclasses import dataclass
 
-from . import proctree
+from .. import proctree
+from ..background_thread import Sampler
 
 log = logging.getLogger(__name__)
 
@@ -39,36 +39,25 @@ def parse_metric(text: str, name: str, label: str = "") -> float:
     return total
 
 
-class TreeMonitor:
+class TreeMonitor(Sampler):
     """Samples the tree below `root` every `interval` seconds on a thread; keeps the peak RSS."""
 
     def __init__(self, root: int, metrics_url: str, interval: float = 0.1) -> None:
+        super().__init__("tree-monitor", interval, join_timeout=5)
         self.root = root
         self.metrics_url = metrics_url
-        self.interval = interval
         self.units = proctree.Units.of_machine()
         self.peak_rss_bytes = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="tree-monitor", daemon=True)
 
-    def __enter__(self) -> TreeMonitor:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.read()
+    def sample(self) -> None:
+        self.read()
 
     def read(self) -> Reading:
         processes = proctree.read_processes()
-        pids = proctree.descendants(processes, self.root)
-        rss = sum(processes[p].rss_pages for p in pids) * self.units.page_bytes
+        pids = proctree.tree(processes, self.root)
+        rss = proctree.rss_pages(processes, pids) * self.units.page_bytes
         self.peak_rss_bytes = max(self.peak_rss_bytes, rss)
-        cpu = sum(processes[p].cpu_ticks + processes[p].children_cpu_ticks for p in pids)
+        cpu = proctree.cpu_ticks(processes, pids)
         return Reading(at=time.monotonic(), cpu_s=cpu / self.units.ticks_per_s, processes=len(pids))
 
     def reconciles(self, kind: str = "") -> int:

@@ -26,13 +26,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from testbed.background_thread import BackgroundThread
 from testbed.localenv.config import REPO_ROOT, Paths
 from testbed.localenv.operator import ANSIBLE_VERBOSITY, compile_plugins, operator_env
 
@@ -136,24 +136,26 @@ class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer
         return conn, ("local", 0)  # BaseHTTPRequestHandler wants a (host, port) client address
 
 
-class EventSink:
+class EventSink(BackgroundThread):
     """Answers ansible-runner's event POSTs on a unix socket with 204, as ansible-operator does."""
 
     def __init__(self, socket_path: str) -> None:
+        super().__init__("event-sink")
         self.socket_path = socket_path
         self._server = _UnixHTTPServer(socket_path, _EventHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="event-sink", daemon=True)
 
     @property
     def events(self) -> int:
         return self._server.events
 
-    def __enter__(self) -> EventSink:
-        self._thread.start()
-        return self
+    def loop(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
 
     def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
+        super().__exit__()
         self._server.server_close()
         Path(self.socket_path).unlink(missing_ok=True)
 

@@ -1,5 +1,4 @@
-"""MySQLDatabase and MySQLServer objects through the API: create, poke, delete, read their Ready
-condition; polling."""
+"""MySQLDatabase and MySQLServer objects through the API: create, poke, delete; polling."""
 
 from __future__ import annotations
 
@@ -14,8 +13,8 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-GROUP, VERSION, PLURAL, KIND = "piwik.pro", "v1", "mysqldatabases", "MySQLDatabase"
-SERVER_PLURAL, SERVER_KIND = "mysqlservers", "MySQLServer"  # cluster-scoped
+from ..kube_api import GROUP, KIND, PLURAL, SERVER_KIND, SERVER_PLURAL, VERSION, ApiClients
+
 VERBOSITY_ANNOTATION = "ansible.sdk.operatorframework.io/verbosity"
 POKE_ANNOTATION = "faults.piwik.pro/poke"  # any change of it makes ansible-operator reconcile
 CONTROL_ANNOTATION = "faults.piwik.pro/leak-scan-control"  # a fake secret every scanned place must show
@@ -77,18 +76,10 @@ def body(
 
 
 @dataclass
-class Crs:
+class Crs(ApiClients):
     """The MySQLDatabase and MySQLServer API of one cluster."""
 
     api: client.ApiClient
-
-    @property
-    def custom(self) -> client.CustomObjectsApi:
-        return client.CustomObjectsApi(self.api)
-
-    @property
-    def core(self) -> client.CoreV1Api:
-        return client.CoreV1Api(self.api)
 
     def ensure_namespace(self, name: str) -> None:
         try:
@@ -169,15 +160,3 @@ class Crs:
         except ApiException as err:
             if err.status != 404:  # gone already: nothing to reconcile
                 raise
-
-
-def ready_condition(cr: dict[str, Any]) -> dict[str, Any]:
-    for condition in (cr.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return dict(condition)
-    return {}
-
-
-def is_current(cr: dict[str, Any]) -> bool:
-    """The status describes the current spec (observedGeneration caught up)."""
-    return bool((cr.get("status") or {}).get("observedGeneration") == cr["metadata"].get("generation"))

@@ -20,7 +20,9 @@ from typing import Any
 import pymysql
 from kubernetes.client.rest import ApiException
 
-from .crs import TRANSIENT, CrRef, is_current, poll, ready_condition
+from ..kube_api import is_ready, ready_condition
+from ..localenv.mariadb import query_rows
+from .crs import TRANSIENT, CrRef, poll
 from .leaks import SecretBook
 from .report import Findings
 from .stack import FaultStack
@@ -94,7 +96,7 @@ class HealthChecker:
             return health
         condition = ready_condition(cr)
         health.reason = str(condition.get("reason", ""))
-        health.ready = condition.get("status") == "True" and is_current(cr)
+        health.ready = is_ready(cr)
         spec = cr.get("spec") or {}
         try:
             secret = self.stack.crs.core.read_namespaced_secret(spec.get("secretName") or ref.name, ref.namespace)
@@ -273,13 +275,7 @@ def _session_view(conn: pymysql.connections.Connection) -> SessionView:
 
 
 def sql_rows(stack: FaultStack, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    conn = stack.admin_sql()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query, args or None)
-            return [tuple(row) for row in cur.fetchall()]
-    finally:
-        conn.close()
+    return query_rows(stack.admin_sql(), query, args)
 
 
 def server_objects(stack: FaultStack) -> ServerObjects:

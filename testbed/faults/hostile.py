@@ -27,10 +27,11 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from ..kube_api import KIND, SERVER_KIND, is_current, ready_condition
 from ..localenv.config import OPERATOR_NAMESPACE, SERVER_SECRET_NAME, State
 from . import canaries, crs, servers, snapshot
 from .context import Context
-from .crs import KIND, SERVER_KIND, CrRef, is_current, poll, ready_condition
+from .crs import CrRef, poll
 from .health import sql_rows
 from .report import CaseResult
 

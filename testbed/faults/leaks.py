@@ -18,7 +18,7 @@ import binascii
 import hashlib
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,10 +148,14 @@ class LeakScanner:
         return sum(len(files) for files in folders.values())
 
     def _plain(self, token: str) -> frozenset[str]:
-        verdict = self._verdicts.get(token)
+        return self._verdict(token, self._plain_labels, token)
+
+    def _verdict(self, key: str, labels: Callable[[str], Iterable[str]], token: str) -> frozenset[str]:
+        """The labels of `token`, worked out once per `key` while the known secrets stay the same."""
+        verdict = self._verdicts.get(key)
         if verdict is None:
-            verdict = frozenset(self._plain_labels(token))
-            self._verdicts[token] = verdict
+            verdict = frozenset(labels(token))
+            self._verdicts[key] = verdict
         return verdict
 
     def _plain_labels(self, token: str) -> Iterable[str]:
@@ -178,12 +182,7 @@ class LeakScanner:
             self._shortest = min((*self._lengths, NATIVE_HASHED_LENGTH))
 
     def _encoded(self, token: str) -> frozenset[str]:
-        key = "b64:" + token
-        verdict = self._verdicts.get(key)
-        if verdict is None:
-            verdict = frozenset(self._encoded_labels(token))
-            self._verdicts[key] = verdict
-        return verdict
+        return self._verdict("b64:" + token, self._encoded_labels, token)
 
     def _encoded_labels(self, token: str) -> Iterable[str]:
         bare = token.rstrip("=")

@@ -25,10 +25,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import proctree
 from ..localenv import process
 from ..localenv.config import OPERATOR_NAMESPACE, Paths
 from ..localenv.operator import compile_plugins, operator_args, operator_env
-from . import proctree
 from .runs import RUNNER_KIND as RUNS_KIND
 from .stack import RUNNER_ROOT
 
@@ -227,7 +227,9 @@ class Replica:
         argv = ["unshare", "--net", "--mount", "--uts", "--propagation", "private", "--"]
         argv += ["bash", "-c", NAMESPACES_SCRIPT, self.hostname, str(self.private_tmp)]
         pid = process.start(self.paths, self.namespaces_name, argv)
-        process.wait_for(self.paths, self.namespaces_name, lambda: _command_name(pid) == "sleep", timeout=30)
+        process.wait_for(
+            self.paths, self.namespaces_name, lambda: proctree.command_names([pid]) == ["sleep"], timeout=30
+        )
         return pid
 
     def ready(self) -> bool:
@@ -242,16 +244,11 @@ class Replica:
         pid = self.pid
         if pid is None:
             return []
-        return list(proctree.command_lines(proctree.descendants(pid, proctree.parent_map())).values())
+        return proctree.commands_below(pid)
 
     def kill(self) -> dict[int, tuple[str, ...]]:
         """SIGKILL the replica and every process under it at once (see proctree.kill_tree)."""
-        pid = self.pid
-        if pid is None:
-            return {}
-        killed = proctree.kill_tree(pid)
-        (self.paths.pids / f"{self.name}.pid").unlink(missing_ok=True)
-        return killed
+        return process.kill_tree(self.paths, self.name)
 
     def stop(self) -> None:
         process.stop(self.paths, self.name)
@@ -263,10 +260,3 @@ class Replica:
 def runner_roots(paths: Paths) -> list[Path]:
     """The runner folder of every replica the suite ran, as the suite sees it (for the leak scan)."""
     return sorted((paths.state / FOLDER).glob(f"*/{RUNNER_ROOT.relative_to(PRIVATE_TMP)}"))
-
-
-def _command_name(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""

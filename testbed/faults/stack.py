@@ -20,10 +20,10 @@ import pymysql
 import yaml
 from kubernetes import client, config
 
+from .. import proctree
 from ..localenv import cluster, env, kube, process
 from ..localenv.config import REPO_ROOT, Paths, State
 from ..localenv.operator import OperatorProcess, check_fixed_ports
-from . import proctree
 from .crs import Crs
 from .target import Target, dba_connect
 
@@ -115,18 +115,13 @@ class FaultStack:
         pid = self.operator_pid()
         if pid is None:
             return []
-        return list(proctree.command_lines(proctree.descendants(pid, proctree.parent_map())).values())
+        return proctree.commands_below(pid)
 
     def kill_operator(self) -> dict[int, tuple[str, ...]]:
         """SIGKILL the operator and every process under it at once; returns each killed pid with the argv
         it ran when frozen (empty when no operator ran)."""
         with self._injecting:
-            pid = self.operator_pid()
-            if pid is None:
-                return {}
-            killed = proctree.kill_tree(pid)
-            (self.paths.pids / f"{self.operator.name}.pid").unlink(missing_ok=True)
-        return killed
+            return process.kill_tree(self.paths, self.operator.name)
 
     def restart_operator(self) -> None:
         self.start_operator()
@@ -223,7 +218,4 @@ def _gone(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    with contextlib.suppress(OSError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat[stat.rfind(")") + 2 :].startswith(("Z", "X"))
-    return True
+    return proctree.state_of(pid) in ("", "Z", "X")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import ssl
-import urllib.error
 import urllib.request
 
 import yaml
@@ -38,7 +37,7 @@ def start_etcd(paths: Paths, state: State) -> None:
             "--unsafe-no-fsync",
         ],
     )
-    process.wait_for(paths, "etcd", lambda: _http_ok(f"{client}/health"), timeout=30)
+    process.wait_for(paths, "etcd", lambda: process.http_ok(f"{client}/health"), timeout=30)
 
 
 def start_apiserver(paths: Paths, state: State) -> None:
@@ -123,18 +122,4 @@ def api_ready(paths: Paths, state: State) -> bool:
     request = urllib.request.Request(
         f"https://127.0.0.1:{state.apiserver_port}/readyz", headers={"Authorization": f"Bearer {state.admin_token}"}
     )
-    try:
-        with urllib.request.urlopen(request, context=ctx, timeout=2) as response:  # noqa: S310
-            status: int = response.status  # urlopen's answer is untyped
-            return status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL we built
-            status: int = response.status  # urlopen's answer is untyped
-            return status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+    return process.http_ok(request, ctx)

@@ -114,6 +114,16 @@ def root_connect(paths: Paths, name: str = NAME) -> pymysql.connections.Connecti
     return pymysql.connect(unix_socket=str(socket_path(paths, name)), user="root", autocommit=True)
 
 
+def query_rows(conn: pymysql.connections.Connection, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run one statement on `conn`, close it and return the rows."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query, args or None)
+            return [tuple(row) for row in cur.fetchall()]
+    finally:
+        conn.close()
+
+
 def _create_admin(paths: Paths, state: State) -> None:
     conn = root_connect(paths)
     try:

@@ -6,7 +6,6 @@ import compileall
 import os
 import socket
 import time
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,15 +113,6 @@ def ports_free() -> bool:
     return True
 
 
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL we built
-            status: int = response.status  # urlopen's answer is untyped
-            return status == 200
-    except OSError:
-        return False
-
-
 @dataclass
 class OperatorProcess:
     """The real ansible-operator as a tracked background process (tests, benchmark, fault suite)."""
@@ -153,7 +143,9 @@ class OperatorProcess:
         )
         # In the checkout, as `make run` and the image's WORKDIR: watches.yaml's playbook paths are relative to it.
         process.start(self.paths, self.name, argv, env=run_env, cwd=self.paths.root)
-        process.wait_for(self.paths, self.name, lambda: _http_ok(f"http://127.0.0.1:{health}/readyz"), timeout=60)
+        process.wait_for(
+            self.paths, self.name, lambda: process.http_ok(f"http://127.0.0.1:{health}/readyz"), timeout=60
+        )
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop its whole process group and wait until ports 8888/5050 are free again."""

@@ -7,11 +7,14 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .. import proctree
 from .config import Paths
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,16 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def http_ok(url: str | urllib.request.Request, context: ssl.SSLContext | None = None) -> bool:
+    """A readiness probe: the GET answers 200 within two seconds."""
+    try:
+        with urllib.request.urlopen(url, timeout=2, context=context) as response:  # noqa: S310 - loopback URL we built
+            status: int = response.status  # urlopen's answer is untyped
+            return status == 200
+    except OSError:  # refused, timed out, or an HTTP error status (urllib's errors are OSErrors)
+        return False
+
+
 def log_tail(path: Path, lines: int = 25) -> str:
     if not path.exists():
         return f"(no log at {path})"
@@ -52,8 +65,7 @@ def pid_of(paths: Paths, name: str) -> int | None:
     except ProcessLookupError:
         return None
     # A zombie or a recycled PID is not ours.
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.exists() and stat.read_text().split()[2] == "Z":
+    if proctree.state_of(pid) == "Z":
         return None
     return pid
 
@@ -96,6 +108,17 @@ def stop(paths: Paths, name: str, timeout: float = 15.0) -> bool:
     return True
 
 
+def kill_tree(paths: Paths, name: str) -> dict[int, tuple[str, ...]]:
+    """SIGKILL the process recorded for `name` and every process under it at once (proctree.kill_tree), and
+    forget its PID; returns each killed pid with the argv it ran when frozen (empty when none ran)."""
+    pid = pid_of(paths, name)
+    if pid is None:
+        return {}
+    killed = proctree.kill_tree(pid)
+    (paths.pids / f"{name}.pid").unlink(missing_ok=True)
+    return killed
+
+
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
@@ -111,8 +134,7 @@ def _alive(pid: int) -> bool:
         done, _ = os.waitpid(pid, os.WNOHANG)
         return done == 0
     except ChildProcessError:
-        stat = Path(f"/proc/{pid}/stat")
-        return stat.exists() and stat.read_text().split()[2] != "Z"
+        return proctree.state_of(pid) not in ("", "Z")
 
 
 def wait_for(paths: Paths, name: str, ready: Callable[[], bool], timeout: float) -> None:

@@ -16,26 +16,17 @@ import pymysql
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from testbed.kube_api import GROUP, PLURAL, SERVER_PLURAL, VERSION, ApiClients, is_current, is_ready, ready_condition
 from testbed.localenv import cluster, hardened
 from testbed.localenv import mariadb as localenv_mariadb
 from testbed.localenv.config import OPERATOR_NAMESPACE, Paths, State
 
-GROUP, VERSION, PLURAL = "piwik.pro", "v1", "mysqldatabases"
-
 
 @dataclass
-class Stack:
+class Stack(ApiClients):
     paths: Paths
     state: State
     api: client.ApiClient
-
-    @property
-    def core(self) -> client.CoreV1Api:
-        return client.CoreV1Api(self.api)
-
-    @property
-    def custom(self) -> client.CustomObjectsApi:
-        return client.CustomObjectsApi(self.api)
 
     def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> Any:
         return cluster.kubectl(self.paths, *args, stdin=stdin, check=check)
@@ -85,19 +76,10 @@ def patch_cr(stack: Stack, namespace: str, name: str, patch: dict[str, Any]) -> 
     return stack.custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, patch)
 
 
-def ready_condition(cr: dict[str, Any]) -> dict[str, Any]:
-    for condition in (cr.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return condition
-    return {}
-
-
 def wait_ready(stack: Stack, namespace: str, name: str, timeout: float = 240) -> dict[str, Any]:
     def ready() -> dict[str, Any] | None:
         cr = get_cr(stack, namespace, name)
-        condition = ready_condition(cr)
-        generation_seen = (cr.get("status") or {}).get("observedGeneration") == cr["metadata"]["generation"]
-        return cr if condition.get("status") == "True" and generation_seen else None
+        return cr if is_ready(cr) else None
 
     return wait_until(ready, timeout, f"MySQLDatabase {namespace}/{name} to become Ready")
 
@@ -126,16 +108,6 @@ def wait_gone(stack: Stack, namespace: str, name: str, timeout: float = 240) -> 
 def events_for(stack: Stack, namespace: str, name: str) -> list[client.CoreV1Event]:
     events = stack.core.list_namespaced_event(namespace, field_selector=f"involvedObject.name={name}").items
     return [e for e in events if e.involved_object.kind == "MySQLDatabase"]
-
-
-def query_rows(conn: pymysql.connections.Connection, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Run one statement on `conn`, close it and return the rows."""
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query, args or None)
-            return list(cur.fetchall())
-    finally:
-        conn.close()
 
 
 def sql_rows(stack: Stack, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -235,7 +207,7 @@ class ServerProfile:
         )
 
     def rows(self, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        return query_rows(self.admin_sql(), query, args)
+        return localenv_mariadb.query_rows(self.admin_sql(), query, args)
 
     def database_exists(self, name: str) -> bool:
         return bool(self.rows("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME=%s", (name,)))
@@ -329,8 +301,6 @@ def external_server_spec(profile: ServerProfile) -> dict[str, Any]:
 
 # --- MySQLServer -------------------------------------------------------------------------------
 
-SERVER_PLURAL = "mysqlservers"
-
 
 def server_spec(stack: Stack, credentials: str = "mysql-server-default", **overrides: Any) -> dict[str, Any]:
     """A MySQLServer spec for the local MariaDB, with `overrides` on top."""
@@ -383,8 +353,7 @@ def wait_server(stack: Stack, name: str, reason: str = "Connected", timeout: flo
         server = get_server(stack, name)
         condition = ready_condition(server)
         seen.update(reason=condition.get("reason"), message=condition.get("message"))
-        current = (server.get("status") or {}).get("observedGeneration") == server["metadata"]["generation"]
-        return server if current and condition.get("reason") == reason else None
+        return server if is_current(server) and condition.get("reason") == reason else None
 
     try:
         return wait_until(has_reason, timeout, f"MySQLServer {name} to report {reason}")
@@ -413,4 +382,4 @@ def admin_credentials(stack: Stack, **overrides: str) -> dict[str, str]:
 def hardened_rows(stack: Stack, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Run a statement on the hardened server as root over its Unix socket, as its DBA would (the
     operator's own admin there has no SUPER)."""
-    return query_rows(localenv_mariadb.root_connect(stack.paths, hardened.NAME), query, args)
+    return localenv_mariadb.query_rows(localenv_mariadb.root_connect(stack.paths, hardened.NAME), query, args)

@@ -6,8 +6,9 @@ import functools
 import logging
 from typing import Any
 
+from ...kube_api import ready_condition
 from ..context import Context
-from ..crs import CrRef, poll, ready_condition
+from ..crs import CrRef, poll
 from ..health import sql_rows
 from ..report import CaseResult
 from .common import PeakReconciles, server_invariants

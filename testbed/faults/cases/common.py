@@ -6,11 +6,11 @@ from __future__ import annotations
 import base64
 import logging
 import random
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from ...background_thread import Sampler
 from ...localenv.config import OPERATOR_NAMESPACE
 from .. import runs
 from ..crs import CrRef, poll
@@ -168,25 +168,15 @@ def kill_during_reconcile(
     return {"hit": [], "attempts": MAX_ATTEMPTS, "misses": misses}
 
 
-class PeakReconciles:
+class PeakReconciles(Sampler):
     """The most reconciles of some namespaces seen running at once, sampled in the background while in
     a `with` block: what proves that a burst ran reconciles concurrently."""
 
     def __init__(self, stack: FaultStack, namespaces: tuple[str, ...]) -> None:
+        super().__init__("peak-reconciles", interval=0.5)
         self.stack, self.namespaces, self.peak = stack, namespaces, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, name="peak-reconciles", daemon=True)
 
-    def __enter__(self) -> PeakReconciles:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.5):
-            commands = self.stack.running_commands()
-            now = sum(len(runs.reconciles_of(commands, namespace)) for namespace in self.namespaces)
-            self.peak = max(self.peak, now)
+    def sample(self) -> None:
+        commands = self.stack.running_commands()
+        now = sum(len(runs.reconciles_of(commands, namespace)) for namespace in self.namespaces)
+        self.peak = max(self.peak, now)

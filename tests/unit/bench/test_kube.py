@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from testbed.bench.kube import is_ready, secret_value
+from testbed.bench.kube import secret_value
 
 
 def _b64(text: str) -> str:
@@ -20,11 +20,3 @@ def test_secret_value_is_none_for_a_missing_key_or_undecodable_data() -> None:
     assert secret_value({"data": {"port": _b64("3306")}}, "host") is None
     assert secret_value({}, "host") is None
     assert secret_value({"data": {"host": "!!not base64!!"}}, "host") is None
-
-
-def test_ready_needs_the_current_generation() -> None:
-    ready = {"type": "Ready", "status": "True"}
-    current = {"metadata": {"generation": 2}, "status": {"observedGeneration": 2, "conditions": [ready]}}
-    stale = {"metadata": {"generation": 3}, "status": {"observedGeneration": 2, "conditions": [ready]}}
-    assert is_ready(current)
-    assert not is_ready(stale)

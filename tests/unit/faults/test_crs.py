@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from testbed.faults.crs import KIND, SERVER_KIND, CrRef, body
+from testbed.faults.crs import CrRef, body
+from testbed.kube_api import KIND, SERVER_KIND
 
 
 def test_a_mysqldatabase_is_namespaced() -> None:

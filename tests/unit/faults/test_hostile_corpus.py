@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from testbed.faults.crs import SERVER_KIND
 from testbed.faults.hostile import CORPUS, NAMESPACE, Entry, load_corpus
+from testbed.kube_api import SERVER_KIND
 
 KNOWN_REASONS = {
     "InvalidSpec",
