@@ -37,6 +37,6 @@ USER 1001
 
 # ansible-runner starts ansible in its own working directory, where ansible.cfg would not be found.
 # PYTHONPATH: ansible_site's sitecustomize and event plugin, for the operator's Python processes only (it
-# acts in ansible-runner and ansible-playbook alone; ANSIBLE_SITE_DISABLE=all in the Deployment turns it off).
+# acts in ansible-runner and ansible-playbook alone; ANSIBLE_SITE_DISABLE=all set on the Deployment turns it off).
 ENV ANSIBLE_CONFIG=${HOME}/ansible.cfg \
     PYTHONPATH=${HOME}/ansible_site

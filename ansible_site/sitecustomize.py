@@ -1,13 +1,14 @@
 """Start-up of the operator's ansible-runner and ansible-playbook processes.
 
-On PYTHONPATH for the operator only (Dockerfile ENV, localenv/operator.py's operator_env), so Python imports
-it at the start of every process the operator runs. It acts only in `ansible-playbook` and `ansible-runner`,
-which live for one reconcile each, and only under the versions it was checked against (PYTHON, ANSIBLE_CORE,
-ANSIBLE_RUNNER); anywhere else it does nothing (tests/unit/ansible_site/ fail when the pins move):
+On PYTHONPATH for the operator only (Dockerfile ENV, testbed/localenv/operator.py's operator_env), so Python
+imports it at the start of every process the operator runs. It acts only in `ansible-playbook` and
+`ansible-runner`, which live for one reconcile each, and only under the versions it was checked against
+(PYTHON, ANSIBLE_CORE, ANSIBLE_RUNNER); anywhere else it does nothing (tests/unit/ansible_site/ fail when the
+pins move):
 
-- gc: no cyclic garbage collection. The processes live about a second and exit; most of the collector's
-  work falls in their imports, and what it would free is freed by the exit (peak RSS measured unchanged, per
-  process and for the operator's tree in make bench). Left on in every other process.
+- gc: no cyclic garbage collection. Most of the collector's work falls in the processes' imports, and what
+  it would free is freed by their exit (make bench reports peak RSS, per process and for the operator's
+  tree). Left on in every other process.
 - teardown: after main() ends with an integer status (a clean exit, whatever the status), the interpreter's
   teardown (freeing every module and object) is skipped: when only the main thread is left, the atexit
   handlers run (logging, multiprocessing, ansible's temp folders), stdout and stderr are flushed, then

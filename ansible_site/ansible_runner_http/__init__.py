@@ -3,7 +3,7 @@
 ansible-operator gives every ansible-runner a unix socket (env/settings: runner_http_url, runner_http_path)
 and reads each job event from a POST to it. ansible-runner loads the plugin through the entry point
 `http = ansible_runner_http` of the base image's ansible-operator-http-events (ansible-runner-http on PyPI);
-this package sits earlier on PYTHONPATH (Dockerfile ENV, localenv/operator.py), so that entry point imports
+this package sits earlier on PYTHONPATH (Dockerfile ENV, testbed/localenv/operator.py), so that entry point imports
 it instead. The installed package stays where it is.
 
 Same behaviour as the installed events.py (EVENTS_SHA256 pins the exact file): the settings and the
@@ -11,9 +11,9 @@ RUNNER_HTTP_URL/RUNNER_HTTP_PATH overrides are read the same way, the body is th
 (application/json), the response status is not looked at, and what requests raises as an OSError (its
 ConnectionError, its InvalidJSONError for NaN) raises an OSError here too, which ansible-runner's event
 callback catches alike. What it leaves out is the import of requests and urllib3 and a session per event
-(measured: see the README's benchmark section).
+(the README's `make bench` figures, under Tests).
 
-Falls back to the installed package (today's behaviour, requests and all) when that package's events.py or
+Falls back to the installed package (the stock plugin, requests and all) when that package's events.py or
 ansible-runner's version is not the one checked, when the URL is not a unix socket, or with
 ANSIBLE_SITE_DISABLE=events (or `all`).
 """
@@ -169,4 +169,4 @@ def event_handler(runner_config: Any, data: Any) -> None:
 
 _installed = installed_spec()
 if _installed is not None and not replaceable(_installed):
-    load_installed(_installed)  # sys.modules now holds it: the entry point gets today's plugin
+    load_installed(_installed)  # sys.modules holds it from here on: the entry point gets the stock plugin

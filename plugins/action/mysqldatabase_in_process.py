@@ -1,15 +1,16 @@
 # Copyright (c) external-mysql-operator contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Run one of the role's own modules inside the task's worker process.
+"""Run one of our own modules inside the task's worker process.
 
 ansible-operator reconciles on the host it runs on (connection local), so a module's usual trip costs
 more than its work: the worker scans the module's imports to build an AnsiballZ zip, then a new Python
-starts, unpacks it and compiles ansible.module_utils.basic from source, for a module that sends two HTTP
-requests (README's benchmark section has the figures). Each task already runs in a worker that Ansible
-forks for it and that exits when the task ends, so this plugin runs the module's own ``main()`` right
-there: same argument handling (AnsibleModule, its argument_spec, no_log values, fallbacks), same JSON
-result, parsed and cleaned the way ActionBase._execute_module does it. Whatever the module changes in
-the interpreter (its arguments, stdout, the SystemExit of exit_json) ends with the worker.
+starts, unpacks it and compiles ansible.module_utils.basic from source, for a module whose own work is a
+few requests to the API server or MySQL (the README's `make bench` figures, under Tests, show the cost).
+Each task already runs in a worker that Ansible forks for it and that exits when the task ends, so this
+plugin runs the module's own ``main()`` right there: same argument handling (AnsibleModule, its
+argument_spec, no_log values, fallbacks), same JSON result, parsed and cleaned the way
+ActionBase._execute_module does it. Whatever the module changes in the interpreter (its arguments, stdout,
+the SystemExit of exit_json) ends with the worker.
 
 That path touches ansible-core internals (basic._ANSIBLE_ARGS, ActionBase._update_module_args and
 _parse_returned_data, ansible.vars.clean.remove_internal_keys), so it is taken only under the ansible-core
@@ -20,7 +21,7 @@ The environment variable MYSQLDATABASE_IN_PROCESS=false (or no, off, 0) forces t
 warning, e.g. on the operator's Deployment to rule this plugin out.
 
 The modules' files stay the source of truth. plugins/action/<module>.py are links to this file, so a
-task names the module as before; a module without such a link runs the usual way.
+task names the module itself; a module without such a link runs the usual way.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from ansible.utils.unsafe_proxy import wrap_var
 # ansible.constants defines its settings at import time from the config definitions; mypy cannot see them.
 _module_utils_path = C.DEFAULT_MODULE_UTILS_PATH  # type: ignore[attr-defined]
 ansible.module_utils.__path__.extend(p for p in _module_utils_path if p not in ansible.module_utils.__path__)
+from ansible.module_utils.mysqldatabase_conditions import status_unchanged
 from ansible.module_utils.mysqldatabase_rules import (
     ALL_PRIVILEGES,
     DELETION_POLICIES,
@@ -44,8 +45,9 @@ from ansible.module_utils.mysqldatabase_rules import (
     SPEC_DEFAULTS,
     SPEC_FIELDS,
 )
+from ansible.module_utils.mysqldatabase_secrets import up_to_date
 
-# URI-unreserved and shell-safe; the leak scanner of the fault suite (faults/leaks.py) knows this set.
+# URI-unreserved and shell-safe; the leak scanner of the fault suite (testbed/faults/leaks.py) knows this set.
 PASSWORD_SPECIALS = "-_"  # noqa: S105 - the alphabet of generated passwords, not a password
 PASSWORD_ALPHABET = string.ascii_letters + string.digits + PASSWORD_SPECIALS
 # A generated password holds one of each, as password policies demand by default: MySQL's
@@ -228,8 +230,9 @@ _SQL_NAME_RULE = "characters from A-Z a-z 0-9 _ $ . - (not . or - first)"
 _NameKind = tuple[str, int, frozenset[str]]
 DATABASE_NAME: _NameKind = ("database name", MAX_DATABASE_NAME, RESERVED_DATABASES)
 USER_NAME: _NameKind = ("user name", MAX_USER_NAME, RESERVED_USERS)
-# spec key -> its check (the settings key is the rules' SPEC_FIELDS). The role's defaults are checked by the
-# same functions. databaseName, username, secretName and serverRef default to names and are read apart.
+# spec key -> its check (its key in the mysqldatabase_spec fact is the rules' SPEC_FIELDS). The role's defaults
+# are checked by the same functions. databaseName, username, secretName and serverRef default to names and are
+# read apart.
 CHECKS: dict[str, Check] = {
     "userHost": _pattern(USER_HOST_RE, "1 to 255 characters from A-Z a-z 0-9 . % _ : -"),
     "characterSet": _pattern(CHARSET_RE, "1 to 32 characters from A-Z a-z 0-9 _", lower=True),
@@ -489,12 +492,14 @@ def mysqldatabase_secret_data(conn: Mapping[str, Any], template: Mapping[str, An
     if "sslMode" in data:
         data["uri"] += f"?ssl-mode={data['sslMode']}"
     if template is not None and not isinstance(template, Mapping):
-        raise AnsibleFilterError("mysqldatabase_secret_data: template must be a mapping (settings.secret_template)")
+        raise AnsibleFilterError(
+            "mysqldatabase_secret_data: template must be a mapping (mysqldatabase_spec.secret_template)"
+        )
     for key, text in (template or {}).items():
         if key in SECRET_KEYS or not isinstance(key, str) or not isinstance(text, str):
             raise AnsibleFilterError(
                 f"mysqldatabase_secret_data: template key {_show(key)} must be a string key other than "
-                "the connection keys, with a string value; pass settings.secret_template"
+                "the connection keys, with a string value; pass mysqldatabase_spec.secret_template"
             )
         data[_text(key)] = PLACEHOLDER_RE.sub(lambda match: values[match.group(1)], text)
     return {key: base64.b64encode(value.encode("utf-8")).decode("ascii") for key, value in data.items()}
@@ -542,6 +547,34 @@ def mysqldatabase_events(
     return cast("list[dict[str, str]]", wrap_var(events))
 
 
+def mysqldatabase_secret_current(
+    app_secret: Mapping[str, Any], definition: Mapping[str, Any], data: Mapping[str, Any]
+) -> bool:
+    """Whether the application Secret read this reconcile (mysqldatabase_secret_info's ``app_secret``) already
+    is ``definition`` with ``data``: the same comparison the Secret module makes before it writes."""
+    if not isinstance(app_secret, Mapping) or not app_secret.get("exists"):
+        return False
+    existing = {"type": app_secret.get("type"), "data": app_secret.get("data"), "metadata": app_secret.get("metadata")}
+    return up_to_date(existing, {**definition, "data": dict(data)})
+
+
+def mysqldatabase_status_current(cr: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    """Whether the custom resource's status already is ``wanted`` (the status module's ready, reason,
+    message, observed_generation and fields): writing it would change nothing."""
+    if not isinstance(cr, Mapping) or not isinstance(wanted, Mapping):
+        raise AnsibleFilterError("mysqldatabase_status_current: pass the custom resource and the wanted status")
+    generation = wanted.get("observed_generation")
+    params = {
+        "ready": bool(wanted.get("ready")),
+        "reason": str(wanted.get("reason")),
+        "message": str(wanted.get("message")),
+        # Templated values arrive as text; the status module's argument spec makes them an int the same way.
+        "observed_generation": None if generation in (None, "") else int(generation),
+        "fields": dict(wanted.get("fields") or {}),
+    }
+    return status_unchanged(dict(cr), params)
+
+
 class FilterModule:
     """Filters of the mysqldatabase role."""
 
@@ -552,4 +585,6 @@ class FilterModule:
             "mysqldatabase_secret_data": mysqldatabase_secret_data,
             "mysqldatabase_password_choice": mysqldatabase_password_choice,
             "mysqldatabase_events": mysqldatabase_events,
+            "mysqldatabase_secret_current": mysqldatabase_secret_current,
+            "mysqldatabase_status_current": mysqldatabase_status_current,
         }

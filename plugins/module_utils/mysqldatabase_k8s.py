@@ -1,10 +1,10 @@
 # Copyright (c) external-mysql-operator contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A tiny Kubernetes REST client for the modules of the mysqldatabase role.
+"""A tiny Kubernetes REST client for the modules of the mysqldatabase and mysqlserver roles.
 
-Modules run once per task inside ansible-operator, so importing the kubernetes package (seconds of
-CPU) for one GET and one PATCH would dominate a reconcile. This client speaks JSON over urllib and
-imports only the standard library.
+Modules run once per task inside ansible-operator, so importing the kubernetes package and its
+dependencies for one GET and one PATCH would cost more than the requests themselves, on every reconcile.
+This client speaks JSON over urllib and imports only the standard library.
 """
 
 from __future__ import annotations
@@ -219,8 +219,8 @@ class K8sClient:
             token = base64.b64encode(f"{username}:{password or ''}".encode()).decode("ascii")
             self._headers["Authorization"] = f"Basic {token}"
         # Built by hand, not with build_opener: that adds an HTTPS handler whose default context loads the
-        # system CA bundle (tens of milliseconds per module run) even for the operator's http:// proxy,
-        # and ftp:// and file:// handlers nothing here needs. An empty ProxyHandler: http_proxy set for
+        # system CA bundle on every module run, even for the operator's http:// proxy, and ftp:// and
+        # file:// handlers nothing here needs. An empty ProxyHandler: http_proxy set for
         # the pod's egress must not catch localhost:8888.
         self._opener = urllib.request.OpenerDirector()
         handlers: list[urllib.request.BaseHandler] = [

@@ -2,10 +2,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The rules a MySQLDatabase is held to, defined once.
 
-The settings filter (plugins/filter/mysqldatabase.py) checks a spec against them before anything runs,
-the SQL module (mysqldatabase_sql) enforces them again on the server, and tests/unit/test_crd_schema.py
-fails when the CRD schema's limits, enums or defaults say otherwise. Standard library only: Ansible ships
-this file to modules, and the filter imports it on the controller.
+The spec filter (mysqldatabase_spec in plugins/filter/mysqldatabase.py) checks a spec against them before
+anything runs, the SQL module (mysqldatabase_objects, through module_utils/mysqldatabase_sql.py) enforces
+them again on the server, and tests/unit/test_crd_schema.py fails when the CRD schema's limits, enums or
+defaults say otherwise. Standard library only: Ansible ships this file to modules, and the filter imports
+it on the controller.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ MARIADB_ONLY_PRIVILEGES = frozenset({"DELETE HISTORY"})
 # Changing this annotation's value rotates the password.
 ROTATE_ANNOTATION = "piwik.pro/rotate-password"
 
-# spec field -> the key of the role's mysqldatabase_spec fact that carries it (the settings filter fills it
+# spec field -> the key of the role's mysqldatabase_spec fact that carries it (the filter of that name fills it
 # in). A new spec field is declared here, in the CRD, in the filter's checks, and where the role passes it to
 # a module; tests/unit/test_spec_fields.py fails while one of them is missing (CONTRIBUTING.md).
 SPEC_FIELDS = {

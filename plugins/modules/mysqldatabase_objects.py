@@ -89,8 +89,8 @@ options:
     description:
       - Set the password even when the stored one cannot be compared, because the caller generated
         a new one or a rotation was requested.
-      - Without it the password is set only when the stored C(mysql_native_password) hash differs,
-        or when an existing user is adopted.
+      - Without it the password is set only when the stored hash is not that of O(password) (see the notes)
+        or, under a plugin whose hash cannot be computed, when an existing user is adopted.
     type: bool
     default: false
   privileges:
@@ -195,13 +195,13 @@ decisions:
   description:
     - What this run decided, in order, each by the name of the Kubernetes event the mysqldatabase role reports
       for it (the role's C(vars/main.yml) maps each to its event). Empty when nothing needed doing.
-    - V(Created), the database and the user were created for this MySQLDatabase; V(Adopted), existing
-      objects were taken over (RV(adopted)); V(DatabaseRecreated) and V(UserRecreated), an object this
-      MySQLDatabase owns was missing and was created again; V(PasswordExpired), the user's expired
-      password was replaced by O(replacement_password); V(PasswordRepaired), the user's password on the
-      server was not O(password) and was set again; V(PasswordReplaced), the server's password policy
-      refused O(password) and O(replacement_password) was set instead; V(GrantsRepaired), the user's
-      privileges differed from O(privileges) and were reset.
+    - V(Created), the database was created for this MySQLDatabase (with its user, unless that was
+      adopted); V(Adopted), existing objects were taken over (RV(adopted)); V(DatabaseRecreated) and
+      V(UserRecreated), an object this MySQLDatabase owns was missing and was created again;
+      V(PasswordExpired), the user's expired password was replaced by O(replacement_password);
+      V(PasswordRepaired), the user's password on the server was not O(password) and was set again;
+      V(PasswordReplaced), the server's password policy refused O(password) and O(replacement_password)
+      was set instead; V(GrantsRepaired), the user's privileges differed from O(privileges) and were reset.
   returned: success and O(state=present)
   type: list
   elements: str

@@ -7,12 +7,12 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: mysqldatabase_refuse
-short_description: Stop a reconcile with the reason and message for the MySQLDatabase's Ready condition
+short_description: Stop a reconcile with the reason and message for the custom resource's Ready condition
 description:
   - Always fails, with C(msg) set to the message and C(reason) to the reason, the shape every module of ours
     fails with, for the role's rescue to put in the C(Ready) condition and an event.
-  - One task where a C(set_fact) and a C(fail) were two; ansible-operator runs a reconcile's tasks one
-    forked worker each, also when a condition skips them.
+  - One task carries both, where a C(set_fact) and a C(fail) would take two; every task of a reconcile
+    costs a forked worker, also when a condition skips it.
   - Never pass a secret; the message is shown in the status, in events and in the operator's log.
 author:
   - external-mysql-operator contributors

@@ -13,7 +13,7 @@ description:
     C(state=present) and C(force=true) - created when it does not exist, else replaced whole (labels,
     annotations, owner references and keys not given here are removed).
   - Talks to the Kubernetes API with the Python standard library only, so it is cheap to start inside
-    ansible-operator, where importing the kubernetes client costs seconds of CPU per reconcile.
+    ansible-operator, where importing the kubernetes client would be paid on every reconcile.
   - Sends the user of O(kubeconfig) when it is the kubeconfig ansible-operator writes for a reconcile,
     as kubernetes.core does, so that the proxy watches the Secret for the custom resource that owns it.
   - Writes only when the Secret differs from what is asked - a different C(type) or C(data), or a label,
@@ -91,6 +91,7 @@ from ansible.module_utils.mysqldatabase_k8s import (
     module_client,
     resource_path,
 )
+from ansible.module_utils.mysqldatabase_secrets import up_to_date
 
 FAILED_REASON = "SecretWriteFailed"
 KEPT_METADATA = ("name", "namespace", "uid", "resourceVersion")
@@ -113,28 +114,6 @@ def check_definition(definition: dict[str, Any]) -> str:
     if "data" in definition or "stringData" in definition:
         return "the Secret's data goes in the data option, which is never logged, not in definition"
     return ""
-
-
-def _owner_reference_present(wanted: dict[str, Any], references: list[dict[str, Any]]) -> bool:
-    return any(all(ref.get(key) == value for key, value in wanted.items()) for ref in references)
-
-
-def up_to_date(existing: dict[str, Any], body: dict[str, Any]) -> bool:
-    """Whether the existing Secret already holds the type, data, labels, annotations and owners asked for."""
-    have, want = existing.get("metadata") or {}, body["metadata"]
-    return (
-        existing.get("type", "Opaque") == body.get("type", "Opaque")
-        and (existing.get("data") or {}) == body["data"]
-        and all(
-            (have.get(field) or {}).get(k) == v
-            for field in ("labels", "annotations")
-            for k, v in (want.get(field) or {}).items()
-        )
-        and all(
-            _owner_reference_present(ref, have.get("ownerReferences") or [])
-            for ref in want.get("ownerReferences") or []
-        )
-    )
 
 
 def write(client: K8sClient, definition: dict[str, Any], data: dict[str, Any], check_mode: bool) -> dict[str, Any]:

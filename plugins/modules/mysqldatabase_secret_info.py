@@ -113,10 +113,13 @@ server_found:
 app_secret:
   description:
     - The application Secret summarised. C(password) is its decoded password, only when it is owned by
-      O(owner_uid); C(rotation) the value of O(rotation_annotation); C(data) its data as stored (base64).
+      O(owner_uid); C(rotation) the value of O(rotation_annotation); C(data) its data as stored (base64);
+      C(type) and C(metadata) (its C(labels), C(annotations) and C(ownerReferences)), which with C(data)
+      tell whether the Secret already is what the role would write.
   returned: success
   type: dict
-  sample: {"exists": true, "owned": true, "password": "(the password)", "rotation": "", "data": {}}
+  sample: {"exists": true, "owned": true, "password": "(the password)", "rotation": "", "data": {},
+           "type": "Opaque", "metadata": {"labels": {}, "annotations": {}, "ownerReferences": []}}
 reason:
   description:
     - Why the module failed, V(ServerNotFound), V(ServerNotReady), V(ServerNotAllowed),

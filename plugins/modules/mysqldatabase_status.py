@@ -96,7 +96,7 @@ options:
         choices: [Normal, Warning]
         default: Normal
       reason:
-        description: CamelCase reason, for example C(DatabaseCreated).
+        description: CamelCase reason, for example C(Created) or C(GrantsRepaired).
         type: str
         required: true
       message:
@@ -193,6 +193,7 @@ import time
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.mysqldatabase_conditions import status_patch
 from ansible.module_utils.mysqldatabase_k8s import (
     K8sApiError,
     K8sClient,
@@ -203,9 +204,7 @@ from ansible.module_utils.mysqldatabase_k8s import (
 
 COMPONENT = "external-mysql-operator"
 FAILED_REASON = "StatusUpdateFailed"
-CONDITION_TYPE = "Ready"
-# metav1.Condition and events.k8s.io limits; longer values make the API server refuse the write.
-CONDITION_MESSAGE_LIMIT = 32768
+# The events.k8s.io limit; a longer message makes the API server refuse the event.
 EVENT_MESSAGE_LIMIT = 1024
 REASON_RE = re.compile(r"[A-Z][A-Za-z0-9]{0,127}")
 
@@ -240,59 +239,6 @@ CLUSTER_EVENTS_NAMESPACE = "default"
 
 def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def ready_condition(
-    previous: dict[str, Any] | None, params: dict[str, Any], generation: int | None, timestamp: str
-) -> dict[str, Any]:
-    """Return the Ready condition, keeping lastTransitionTime while its status stays the same."""
-    status = "True" if params["ready"] else "False"
-    condition = {
-        "type": CONDITION_TYPE,
-        "status": status,
-        "reason": params["reason"],
-        "message": params["message"][:CONDITION_MESSAGE_LIMIT],
-        "lastTransitionTime": timestamp,
-    }
-    if previous and previous.get("status") == status and previous.get("lastTransitionTime"):
-        condition["lastTransitionTime"] = previous["lastTransitionTime"]
-    if generation is not None:
-        condition["observedGeneration"] = generation
-    return condition
-
-
-def desired_conditions(current: list[Any], condition: dict[str, Any]) -> list[Any]:
-    """Return ``current`` with its Ready condition replaced (or appended); the others keep their place."""
-    result, placed = [], False
-    for item in current:
-        if isinstance(item, dict) and item.get("type") == CONDITION_TYPE:
-            if not placed:
-                result.append(condition)
-                placed = True
-            continue
-        result.append(item)
-    if not placed:
-        result.append(condition)
-    return result
-
-
-def status_patch(obj: dict[str, Any], params: dict[str, Any], timestamp: str) -> dict[str, Any]:
-    """Return the merge patch for ``status``: the given fields and the whole conditions list."""
-    status = obj.get("status")
-    status = status if isinstance(status, dict) else {}
-    conditions = status.get("conditions")
-    conditions = conditions if isinstance(conditions, list) else []
-    previous = next(
-        (c for c in conditions if isinstance(c, dict) and c.get("type") == CONDITION_TYPE),
-        None,
-    )
-    generation = params["observed_generation"]
-    if generation is None:
-        generation = obj.get("metadata", {}).get("generation")
-    condition = ready_condition(previous, params, generation, timestamp)
-    top = {} if generation is None else {"observedGeneration": generation}
-    # Merge patch replaces lists whole, hence every condition is sent, not only Ready.
-    return {**params["fields"], **top, "conditions": desired_conditions(conditions, condition)}
 
 
 def object_name(params: dict[str, Any]) -> str:

@@ -4,8 +4,8 @@
 
 Ansible forks a worker for every task, and a worker starts with what its parent had imported. The role's
 modules run in the worker (plugins/action/mysqldatabase_in_process.py), so without this each of them
-imported ansible.module_utils.basic, urllib.request, PyMySQL and our module_utils again, and the first
-template of each task loaded every filter plugin again. Vars plugins are loaded by the main process when it
+would import ansible.module_utils.basic, urllib.request, PyMySQL and our module_utils again, and the first
+template of each task would load every filter plugin again. Vars plugins are loaded by the main process when it
 computes the first task's variables, before the first fork; this one provides no variables.
 """
 
@@ -44,7 +44,9 @@ PRELOADED = (
     "pymysql",
     "pymysql.cursors",
     "ansible.module_utils.mysql_password_hashes",
+    "ansible.module_utils.mysqldatabase_conditions",
     "ansible.module_utils.mysqldatabase_k8s",
+    "ansible.module_utils.mysqldatabase_rules",
     "ansible.module_utils.mysqldatabase_secrets",
     "ansible.module_utils.mysqldatabase_sql",
     "ansible.module_utils.mysqlserver",

@@ -18,11 +18,14 @@ RECONCILE_METRIC = "ansible_operator_reconciles_count"
 
 @dataclass(frozen=True)
 class Reading:
-    """One look at the tree: when, CPU seconds so far, processes in it."""
+    """One look at the tree: when, CPU seconds so far (the whole tree's, and the operator's own: the Go
+    process alone, its proxy, event receiver, caches and logging, without the ansible-runners it starts),
+    processes in it."""
 
     at: float
     cpu_s: float
     processes: int
+    operator_cpu_s: float = 0.0
 
 
 def parse_metric(text: str, name: str, label: str = "") -> float:
@@ -58,7 +61,9 @@ class TreeMonitor(Sampler):
         rss = proctree.rss_pages(processes, pids) * self.units.page_bytes
         self.peak_rss_bytes = max(self.peak_rss_bytes, rss)
         cpu = proctree.cpu_ticks(processes, pids)
-        return Reading(at=time.monotonic(), cpu_s=cpu / self.units.ticks_per_s, processes=len(pids))
+        own = processes[self.root].cpu_ticks if self.root in processes else 0
+        ticks = self.units.ticks_per_s
+        return Reading(at=time.monotonic(), cpu_s=cpu / ticks, processes=len(pids), operator_cpu_s=own / ticks)
 
     def reconciles(self, kind: str = "") -> int:
         """Reconciles started so far (each one ansible-runner run) of `kind`, of every kind when empty,

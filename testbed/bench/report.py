@@ -113,6 +113,9 @@ def document(m: Measurements) -> dict[str, Any]:
         "burst_max_s": _r(max(m.burst.seconds)),
         "cpu_s_per_create_reconcile": _r(_per(m.single.cost.cpu_s, len(m.single.names))),
         "cpu_s_per_noop_reconcile": _r(noop),
+        # The Go operator's own share of the two (its proxy, event receiver, caches, logging).
+        "operator_cpu_s_per_create_reconcile": _r(_per(m.single.cost.operator_cpu_s, len(m.single.names))),
+        "operator_cpu_s_per_noop_reconcile": _r(_per(m.noop.operator_cpu_s, m.noop.reconciles)),
         "steady_cpu_cores": _r(steady_cores(baseline, noop, n, m.reconcile_period_s), 4),
         "peak_rss_mb": _r(m.peak_rss_bytes / 2**20, 1),
         "reconciles_per_create": _r(_per(m.single.cost.reconciles, len(m.single.names)), 2),

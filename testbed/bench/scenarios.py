@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from kubernetes import client
 
 from . import kube
-from .monitor import TreeMonitor
+from .monitor import Reading, TreeMonitor
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ class CostSample:
     reconciles: int
     wall_s: float
     server_checks: int = 0  # MySQLServer reconciles in the same time
+    operator_cpu_s: float = 0.0  # of cpu_s, the ansible-operator process's own
 
 
 @dataclass
@@ -60,12 +61,13 @@ class PropagationResult:
     cost: CostSample  # from the patch until the operator was idle again
 
 
-def _measure_until_idle(ctx: Context, started_cpu: float, started_count: int, started_at: float) -> CostSample:
+def _measure_until_idle(ctx: Context, base: Reading, started_count: int) -> CostSample:
     idle = ctx.monitor.wait_idle()
     return CostSample(
-        cpu_s=idle.cpu_s - started_cpu,
+        cpu_s=idle.cpu_s - base.cpu_s,
         reconciles=ctx.monitor.reconciles(KIND) - started_count,
-        wall_s=idle.at - started_at,
+        wall_s=idle.at - base.at,
+        operator_cpu_s=idle.operator_cpu_s - base.operator_cpu_s,
     )
 
 
@@ -82,7 +84,7 @@ def single_create(ctx: Context, namespace: str, count: int) -> SeriesResult:
             ready = watcher.wait([name], ctx.ready_timeout)[name]
             seconds.append(ready - started)
             log.info("%s Ready after %.2fs", name, ready - started)
-    cost = _measure_until_idle(ctx, base.cpu_s, base_count, base.at)
+    cost = _measure_until_idle(ctx, base, base_count)
     return SeriesResult(names=names, seconds=seconds, total_s=cost.wall_s, cost=cost)
 
 
@@ -94,7 +96,7 @@ def noop_reconciles(ctx: Context, namespace: str, names: list[str], rounds: int)
         for name in names:
             kube.poke(ctx.api, namespace, name, f"{time.time_ns()}-{round_no}")
         ctx.monitor.wait_idle(settle=1.0)
-    return _measure_until_idle(ctx, base.cpu_s, base_count, base.at)
+    return _measure_until_idle(ctx, base, base_count)
 
 
 def burst(ctx: Context, namespace: str, count: int) -> SeriesResult:
@@ -111,7 +113,7 @@ def burst(ctx: Context, namespace: str, count: int) -> SeriesResult:
         ready = watcher.wait(names, timeout)
     seconds = [ready[n] - starts[n] for n in names]
     all_ready = max(ready.values()) - first
-    cost = _measure_until_idle(ctx, base.cpu_s, base_count, base.at)
+    cost = _measure_until_idle(ctx, base, base_count)
     return SeriesResult(names=names, seconds=seconds, total_s=all_ready, cost=cost, extra={"create_s": created})
 
 

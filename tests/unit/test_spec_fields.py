@@ -91,9 +91,17 @@ def test_the_filter_reads_each_field_into_its_key(field: str) -> None:
     assert settings[key] != plain[key], f"the filter does not read spec.{field} into mysqldatabase_spec.{key}"
 
 
+def carriers(key: str) -> re.Pattern[str]:
+    """mysqldatabase_spec.<key>, or a role variable (vars/main.yml) whose value uses it."""
+    direct = rf"\bmysqldatabase_spec\.{key}\b"
+    role_vars = yaml.safe_load((REPO_ROOT / "roles" / "mysqldatabase" / "vars" / "main.yml").read_text())
+    names = [rf"\b{name}\b" for name, value in role_vars.items() if re.search(direct, str(value))]
+    return re.compile("|".join([direct, *names]))
+
+
 @pytest.mark.parametrize("field", sorted(SPEC_FIELDS))
 def test_the_role_passes_each_field_to_a_module(field: str) -> None:
-    reference = re.compile(rf"\bmysqldatabase_spec\.{SPEC_FIELDS[field]}\b")
+    reference = carriers(SPEC_FIELDS[field])
     used = [f"{where}: {module}" for where, module, args in module_tasks() if reference.search(str(args))]
     assert used, f"no task of roles/mysqldatabase passes mysqldatabase_spec.{SPEC_FIELDS[field]} to a module"
 

@@ -102,3 +102,11 @@ def test_a_run_without_the_server_change_has_no_such_key() -> None:
     doc = report.document(m)
     assert "server_change_propagation" not in doc
     assert "server change" not in report.summary(doc)
+
+
+def test_the_go_operators_own_share_is_reported_per_reconcile() -> None:
+    m = measurements()
+    m.single.cost.operator_cpu_s = 0.4
+    m.noop.operator_cpu_s = 0.8
+    doc = report.document(m)
+    assert (doc["operator_cpu_s_per_create_reconcile"], doc["operator_cpu_s_per_noop_reconcile"]) == (0.1, 0.1)

@@ -668,6 +668,8 @@ def test_filters_are_registered() -> None:
         "mysqldatabase_secret_data",
         "mysqldatabase_password_choice",
         "mysqldatabase_events",
+        "mysqldatabase_secret_current",
+        "mysqldatabase_status_current",
     }
 
 
@@ -762,3 +764,90 @@ def test_password_choice_names_its_decisions() -> None:
     assert f.mysqldatabase_password_choice(OWNED, "")["decisions"] == []
     assert f.mysqldatabase_password_choice(OWNED, "r2")["decisions"] == ["PasswordRotated"]
     assert f.mysqldatabase_password_choice({**OWNED, "password": "short"}, "")["decisions"] == ["SecretPasswordRefused"]
+
+
+# --- the early end of a reconcile with nothing to write ---
+
+WANTED_SECRET = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "type": "Opaque",
+    "metadata": {
+        "name": "shop",
+        "namespace": "team-a",
+        "labels": {"app.kubernetes.io/managed-by": "external-mysql-operator"},
+        "annotations": {"piwik.pro/password-rotation": ""},
+        "ownerReferences": [{"kind": "MySQLDatabase", "name": "shop", "uid": "u1", "controller": True}],
+    },
+}
+WANTED_DATA = {"host": "aG9zdA==", "password": "cHc="}
+
+
+def read_secret(**changes: Any) -> dict[str, Any]:
+    """An app_secret summary (mysqldatabase_secret_info) of a Secret as the role wants it, then changed."""
+    metadata = {key: value for key, value in WANTED_SECRET["metadata"].items() if key not in ("name", "namespace")}
+    summary = {"exists": True, "owned": True, "type": "Opaque", "data": dict(WANTED_DATA), "metadata": metadata}
+    return {**summary, **changes}
+
+
+def test_a_secret_as_wanted_is_current() -> None:
+    assert f.mysqldatabase_secret_current(read_secret(), WANTED_SECRET, WANTED_DATA)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"exists": False},
+        {"data": {**WANTED_DATA, "host": "b3RoZXI="}},
+        {"data": {"host": "aG9zdA=="}},
+        {"type": "kubernetes.io/basic-auth"},
+        {"metadata": {"labels": {}, "annotations": {"piwik.pro/password-rotation": ""}, "ownerReferences": []}},
+    ],
+    ids=["missing", "edited-key", "deleted-key", "type", "owner-and-label-gone"],
+)
+def test_a_secret_that_differs_is_not_current(changes: dict[str, Any]) -> None:
+    assert not f.mysqldatabase_secret_current(read_secret(**changes), WANTED_SECRET, WANTED_DATA)
+
+
+READY = {
+    "ready": True,
+    "reason": "Reconciled",
+    "message": "Database shop is ready",
+    "observed_generation": "4",
+    "fields": {"database": "shop", "serverRevision": "7"},
+}
+
+
+def cr_with_status(**status_changes: Any) -> dict[str, Any]:
+    condition = {
+        "type": "Ready",
+        "status": "True",
+        "reason": "Reconciled",
+        "message": "Database shop is ready",
+        "lastTransitionTime": "2026-01-01T00:00:00Z",
+        "observedGeneration": 4,
+    }
+    status = {"database": "shop", "serverRevision": "7", "observedGeneration": 4, "conditions": [condition]}
+    return {**make_cr({}), "status": {**status, **status_changes}}
+
+
+def test_a_status_as_wanted_is_current_whatever_its_transition_time() -> None:
+    assert f.mysqldatabase_status_current(cr_with_status(), READY)
+
+
+@pytest.mark.parametrize(
+    "status_changes",
+    [
+        {"observedGeneration": 3},
+        {"serverRevision": "6"},
+        {"conditions": []},
+        {"conditions": [{"type": "Ready", "status": "False", "reason": "ServerUnreachable", "message": "down"}]},
+    ],
+    ids=["older-generation", "older-server-revision", "no-condition", "not-ready"],
+)
+def test_a_status_that_differs_is_not_current(status_changes: dict[str, Any]) -> None:
+    assert not f.mysqldatabase_status_current(cr_with_status(**status_changes), READY)
+
+
+def test_a_cr_without_status_is_not_current() -> None:
+    assert not f.mysqldatabase_status_current(make_cr({}), READY)

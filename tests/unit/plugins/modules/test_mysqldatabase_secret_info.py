@@ -64,13 +64,18 @@ def test_reads_the_server_its_credentials_and_the_owned_app_secret(api: SecretsA
         "max_databases_per_namespace": 0,
     }
     assert len(revision) == 16
-    assert result["app_secret"] == {
+    summary = result["app_secret"]
+    assert {key: summary[key] for key in ("exists", "owned", "password", "rotation", "data", "type")} == {
         "exists": True,
         "owned": True,
         "password": "pw",
         "rotation": "r1",
         "data": {"password": b64("pw")},
+        "type": "Opaque",
     }
+    # What the role compares besides the data, to tell whether the Secret needs writing.
+    assert set(summary["metadata"]) == {"labels", "annotations", "ownerReferences"}
+    assert summary["metadata"]["annotations"] == {"piwik.pro/password-rotation": "r1"}
     assert paths(api) == [SERVER_PATH, CREDENTIALS_PATH, APP_PATH]
     assert api.writes() == []
 
@@ -95,7 +100,15 @@ def test_missing_app_secret_is_summarised_as_absent(api: SecretsApi, run) -> Non
 
     result = run(namespace="team-a", name="shop", owner_uid="u1")
 
-    assert result["app_secret"] == {"exists": False, "owned": False, "password": "", "rotation": "", "data": {}}
+    assert result["app_secret"] == {
+        "exists": False,
+        "owned": False,
+        "password": "",
+        "rotation": "",
+        "data": {},
+        "type": "",
+        "metadata": {},
+    }
 
 
 def test_without_a_name_only_the_server_and_its_credentials_are_read(api: SecretsApi, run) -> None:
