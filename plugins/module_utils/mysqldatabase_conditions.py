@@ -71,8 +71,16 @@ def status_patch(obj: dict[str, Any], params: dict[str, Any], timestamp: str) ->
     return {**params["fields"], **top, "conditions": desired_conditions(conditions, condition)}
 
 
-def status_unchanged(obj: dict[str, Any], params: dict[str, Any]) -> bool:
-    """Whether writing ``params`` (ready, reason, message, observed_generation, fields) to ``obj`` would
-    leave its status as it is; the timestamp never matters, as an unchanged condition keeps its own."""
+def status_change(obj: dict[str, Any], params: dict[str, Any], timestamp: str) -> tuple[Any, dict[str, Any], Any]:
+    """The object's status before, the merge patch that writes ``params`` (ready, reason, message,
+    observed_generation, fields) at ``timestamp``, and the status after it."""
     before = obj.get("status") if isinstance(obj.get("status"), dict) else {}
-    return bool(apply_merge_patch(before, status_patch(obj, params, "")) == before)
+    patch = status_patch(obj, params, timestamp)
+    return before, patch, apply_merge_patch(before, patch)
+
+
+def status_unchanged(obj: dict[str, Any], params: dict[str, Any]) -> bool:
+    """Whether writing ``params`` to ``obj`` would leave its status as it is; the timestamp never matters,
+    as an unchanged condition keeps its own."""
+    before, _, after = status_change(obj, params, "")
+    return bool(after == before)

@@ -193,11 +193,10 @@ import time
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
-from ansible.module_utils.mysqldatabase_conditions import status_patch
+from ansible.module_utils.mysqldatabase_conditions import status_change
 from ansible.module_utils.mysqldatabase_k8s import (
     K8sApiError,
     K8sClient,
-    apply_merge_patch,
     connection_argument_spec,
     resource_path,
 )
@@ -317,9 +316,8 @@ def run(module: AnsibleModule, client: K8sClient) -> dict[str, Any]:
         if error.status == 404:
             return gone
         fail(module, "read", error)
-    before = obj.get("status") if isinstance(obj.get("status"), dict) else {}
-    patch = {"status": status_patch(obj, params, now())}
-    after = apply_merge_patch(before, patch["status"])
+    before, status, after = status_change(obj, params, now())
+    patch = {"status": status}
     write = after != before
     events = params["events"] + (params["events_on_change"] if write else [])
     result = {
